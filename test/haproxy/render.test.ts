@@ -54,7 +54,7 @@ test('the rendered configuration matches the golden file', () => {
   const golden = join(goldenDir, 'full.cfg');
   if (process.env.UPDATE_GOLDEN) writeFileSync(golden, out.config);
   assert.equal(out.config, readFileSync(golden, 'utf8'));
-  assert.equal(out.files.get('/var/lib/gatehouse/maps/exact.map'), 'a.example.com/api R:shop_api_api_grpc\n');
+  assert.equal(out.files.get('/var/lib/gatehouse/maps/exact.map'), '*.example.com/static -:default_web_static_80\na.example.com/api R:shop_api_api_grpc\n');
   assert.equal(out.files.get('/var/lib/gatehouse/crt-list.txt'), '/var/lib/gatehouse/certs/default_web-tls.pem *.example.com a.example.com\n');
 });
 
