@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface AdminSource {
+  /** HAProxy serves the current configuration. */
+  ready(): boolean;
+  status(): unknown;
+}
+
+/**
+ * The admin API, on loopback only: `/healthz` (the process answers), `/readyz` (HAProxy serves the
+ * current configuration), `/metrics` (Prometheus text) and `/status` (JSON).
+ */
+export async function startAdminServer(port: number, source: AdminSource, metrics: GatewayMetrics, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+    };
+    switch (path) {
+      case '/healthz':
+        send(200, 'text/plain', 'ok\n');
+        return;
+      case '/readyz':
+        if (source.ready()) send(200, 'text/plain', 'ready\n');
+        else send(503, 'text/plain', 'not ready: HAProxy does not serve the current configuration yet\n');
+        return;
+      case '/metrics':
+        metrics.registry.metrics().then(
+          (text) => send(200, metrics.registry.contentType, text),
+          (err: unknown) => send(500, 'text/plain', `metrics failed: ${String(err)}\n`),
+        );
+        return;
+      case '/status':
+        send(200, 'application/json', JSON.stringify(source.status(), null, 2) + '\n');
+        return;
+      default:
+        send(404, 'text/plain', 'not found: try /healthz, /readyz, /metrics or /status\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,137 @@
+import type { GatewayMetrics } from '../admin/metrics.js';
+import { ConfigRejectedError, type DataPlane, type Log } from '../haproxy/dataplane.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { StoredObject } from '../store/objects.js';
+import { translate } from '../translate/translate.js';
+import { formatDiagnostic } from '../cli/diagnostics-format.js';
+import { describeModel, type GatewayStatus } from './status.js';
+
+export interface GatewayOptions {
+  /** The objects of every source, as they are now. */
+  objects: () => readonly StoredObject[];
+  /** Problems found while reading the objects (a file that does not parse, …). */
+  sourceDiagnostics?: () => readonly Diagnostic[];
+  ingressClass: string;
+  configMap: { namespace?: string; name: string };
+  dataplane: DataPlane;
+  metrics: GatewayMetrics;
+  log: Log;
+}
+
+/**
+ * The pipe from objects to HAProxy: translate, then apply. Syncs are coalesced: changes that arrive
+ * while one runs are taken together by exactly one more.
+ */
+export class Gateway {
+  private generation = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private lastAccepted = new Map<string, StoredObject>();
+  private lastError: string | null = null;
+  private described: ReturnType<typeof describeModel> | null = null;
+  private reported = new Set<string>();
+  private applied = false;
+  private readonly reloads: Record<string, number> = {};
+
+  constructor(private readonly opts: GatewayOptions) {}
+
+  /** Ask for a sync; resolves when the state at the time of the call is applied (or failed). */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.syncOnce();
+      } while (this.again);
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  get ready(): boolean {
+    return this.applied && this.opts.dataplane.running;
+  }
+
+  status(now = new Date()): GatewayStatus {
+    const empty = { routes: [], backends: [], certificates: [], rejected: [], diagnostics: [] };
+    const d = this.described ?? empty;
+    return {
+      generation: this.generation,
+      ready: this.ready,
+      haproxy: this.opts.dataplane.haproxy,
+      reloads: { ...this.reloads },
+      lastError: this.lastError,
+      ...d,
+      certificates: d.certificates.map((c) => ({ ...c, daysToExpiry: Math.floor((Date.parse(c.notAfter) - now.getTime()) / 86_400_000) })),
+    };
+  }
+
+  private async syncOnce(): Promise<void> {
+    const { log, metrics } = this.opts;
+    const now = new Date();
+    const result = translate({
+      objects: this.opts.objects(),
+      ingressClass: this.opts.ingressClass,
+      configMap: this.opts.configMap,
+      now,
+      lastAccepted: this.lastAccepted,
+    });
+    const diagnostics = [...(this.opts.sourceDiagnostics?.() ?? []), ...result.diagnostics];
+    this.report(diagnostics);
+    try {
+      const applied = await this.opts.dataplane.apply(result.model);
+      for (const reason of applied.reloaded) this.reloads[reason] = (this.reloads[reason] ?? 0) + 1;
+      if (!this.applied || applied.reloaded.length > 0 || applied.operations > 0) {
+        this.generation++;
+        metrics.generation.set(this.generation);
+        log('info', applied.reloaded.length > 0 ? 'configuration applied with a reload' : 'configuration applied through the Runtime API', {
+          generation: this.generation,
+          reloaded: applied.reloaded,
+          operations: applied.operations,
+        });
+      }
+      this.applied = true;
+      this.lastError = null;
+      this.lastAccepted = result.accepted;
+      this.described = describeModel(result.model, diagnostics, now);
+      this.updateMetrics(diagnostics);
+    } catch (err) {
+      this.lastError = err instanceof ConfigRejectedError ? err.message : `applying the configuration failed: ${String(err)}`;
+      log('error', this.lastError);
+      if (this.described) this.described = { ...this.described, diagnostics, rejected: describeModel(result.model, diagnostics, now).rejected };
+    }
+  }
+
+  /** Logs each diagnostic once, while it lasts. */
+  private report(diagnostics: readonly Diagnostic[]): void {
+    const now = new Set<string>();
+    for (const d of diagnostics) {
+      const text = formatDiagnostic(d);
+      now.add(text);
+      if (!this.reported.has(text)) this.opts.log(d.severity === 'error' ? 'error' : 'warn', text);
+    }
+    this.reported = now;
+  }
+
+  private updateMetrics(diagnostics: readonly Diagnostic[]): void {
+    const { metrics } = this.opts;
+    const rejected = new Map<string, Set<string>>();
+    for (const d of diagnostics) {
+      if (d.severity !== 'error') continue;
+      const set = rejected.get(d.object.kind) ?? new Set<string>();
+      set.add(`${d.object.namespace}/${d.object.name}`);
+      rejected.set(d.object.kind, set);
+    }
+    metrics.rejectedObjects.reset();
+    for (const kind of ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap']) {
+      metrics.rejectedObjects.set({ kind }, rejected.get(kind)?.size ?? 0);
+    }
+    metrics.certificateExpiry.reset();
+    for (const c of this.opts.dataplane.current?.model.certificates ?? []) {
+      metrics.certificateExpiry.set({ namespace: c.secret.namespace, secret: c.secret.name }, Date.parse(c.notAfter) / 1000);
+    }
+  }
+}
