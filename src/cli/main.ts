@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * `gatehouse <command> [flags]`: finds the command in the table and runs it. Exit codes: what the
+ * command returns (0 ok, 1 problems found / failed, 2 usage mistakes).
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { runCheck } from './check.js';
+
+type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+
+const stdout = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
+const stderr = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+
+export function version(): string {
+  // dist/src/cli/main.js → the package root, in the repository and in the installed package.
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+export const commands: Record<string, Command> = {
+  // ── `run` goes here (src/cli/run.ts, runGateway(argv)), wired in by its author: ──
+  // run: { summary: 'Run the gateway with Kubernetes YAML files as its source', run: async (argv) => (await import('./run.js')).runGateway(argv) },
+  check: { summary: 'Check manifests the way the gateway reads them; print every problem', run: (argv) => runCheck(argv, stdout, stderr) },
+  version: {
+    summary: 'Print the version',
+    run: async () => {
+      stdout(`gatehouse ${version()}`);
+      return 0;
+    },
+  },
+  help: {
+    summary: 'Show this help, or a command\'s (gatehouse help COMMAND)',
+    run: async (argv) => {
+      const [name] = argv;
+      if (name === undefined) {
+        stdout(usage());
+        return 0;
+      }
+      const cmd = commands[name];
+      if (cmd === undefined || name === 'help') return unknownCommand(name);
+      return cmd.run(['--help']);
+    },
+  },
+};
+
+export function usage(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return [
+    'Usage: gatehouse <command> [flags]',
+    '',
+    'Gatehouse: an ingress gateway for Kubernetes, with HAProxy as its data plane.',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}${commands[n]!.summary}`),
+    '',
+    'Run "gatehouse <command> --help" for its flags.',
+  ].join('\n');
+}
+
+function unknownCommand(name: string): number {
+  stderr(`gatehouse: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+  return 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    stderr(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h') return commands['help']!.run([]);
+  if (name === '--version') return commands['version']!.run([]);
+  const cmd = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
+  if (cmd === undefined) return unknownCommand(name);
+  return cmd.run(rest);
+}
+
+// Run only as the program (not when imported by a test).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      stderr(`gatehouse: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}
