@@ -23,8 +23,7 @@ export function version(): string {
 }
 
 export const commands: Record<string, Command> = {
-  // ── `run` goes here (src/cli/run.ts, runGateway(argv)), wired in by its author: ──
-  // run: { summary: 'Run the gateway with Kubernetes YAML files as its source', run: async (argv) => (await import('./run.js')).runGateway(argv) },
+  run: { summary: 'Run the gateway with Kubernetes YAML files as its source', run: async (argv) => (await import('./run.js')).runGateway(argv) },
   check: { summary: 'Check manifests the way the gateway reads them; print every problem', run: (argv) => runCheck(argv, stdout, stderr) },
   version: {
     summary: 'Print the version',

@@ -11,6 +11,8 @@ export interface GatewayOptions {
   objects: () => readonly StoredObject[];
   /** Problems found while reading the objects (a file that does not parse, …). */
   sourceDiagnostics?: () => readonly Diagnostic[];
+  /** Moves diagnostics to the line of their field, where the source knows it. */
+  locate?: (diagnostics: readonly Diagnostic[]) => Diagnostic[];
   ingressClass: string;
   configMap: { namespace?: string; name: string };
   dataplane: DataPlane;
@@ -79,7 +81,8 @@ export class Gateway {
       now,
       lastAccepted: this.lastAccepted,
     });
-    const diagnostics = [...(this.opts.sourceDiagnostics?.() ?? []), ...result.diagnostics];
+    const located = this.opts.locate ? this.opts.locate(result.diagnostics) : result.diagnostics;
+    const diagnostics = [...(this.opts.sourceDiagnostics?.() ?? []), ...located];
     this.report(diagnostics);
     try {
       const applied = await this.opts.dataplane.apply(result.model);
