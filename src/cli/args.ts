@@ -173,7 +173,9 @@ function rangeText(f: IntegerFlag): string {
   return '';
 }
 
-/** A TCP port: an integer from 1 to 65535. */
+/** A TCP port: an integer from 1 to 65535 (with a default, the parsed value is a number). */
+export function portFlag(description: string): IntegerFlag;
+export function portFlag(description: string, defaultPort: number): IntegerFlag & { default: number };
 export function portFlag(description: string, defaultPort?: number): IntegerFlag {
   return { type: 'integer', min: 1, max: 65535, valueName: 'PORT', description, ...(defaultPort !== undefined ? { default: defaultPort } : {}) };
 }
