@@ -62,7 +62,7 @@ export function parseBalance(s: string): Parsed<Balance> {
   if (s.startsWith('header:')) {
     const h = s.slice('header:'.length);
     if (HTTP_TOKEN.test(h)) return ok({ kind: 'header', header: h.toLowerCase() });
-    return fail(`${quote(h)} is not an HTTP header name: after "header:" write a name made of letters, digits and !#$%&'*+.^_\`|~- (at most 128), e.g. header:X-User`);
+    return fail(`${quote(s)} does not end in an HTTP header name: after "header:" write a name made of letters, digits and !#$%&'*+.^_\`|~- (at most 128), e.g. header:X-User`);
   }
   return fail(`${quote(s)} is not a load-balance algorithm: use roundrobin, leastconn, source or header:<Header-Name>`);
 }
