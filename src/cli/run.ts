@@ -101,9 +101,12 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
   }
   await gateway.sync();
   hooks.onStarted?.(gateway.ready);
-  store.onChange(() => void gateway.sync());
+  // Sync after every read, even when no object changed: the problems found in the files may have.
   const watch = watchManifests(paths, () => {
-    load().catch((e: unknown) => log('error', `reading the manifests failed; the last good state keeps serving: ${e instanceof Error ? e.message : String(e)}`));
+    load().then(
+      () => gateway.sync(),
+      (e: unknown) => log('error', `reading the manifests failed; the last good state keeps serving: ${e instanceof Error ? e.message : String(e)}`),
+    );
   });
 
   await new Promise<void>((done) => {
