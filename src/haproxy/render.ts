@@ -120,7 +120,7 @@ function frontendSection({ model, layout, listen }: RenderInput): string[] {
     `  http-request set-var(txn.route) var(txn.key),map_str(${layout.exactMap})`,
     `  http-request set-var(txn.route) var(txn.key),map_beg(${layout.prefixMap}) if !{ var(txn.route) -m found }`,
     `  http-request set-var(txn.route) var(txn.vhost),map_str(${layout.defaultMap}) if !{ var(txn.route) -m found }`,
-    '  # 3. plain HTTP on a TLS host is redirected; the rest goes to the route\'s backend',
+    '  # 3. plain HTTP on a TLS host is redirected; the rest goes to the backend of the route',
     `  http-request redirect location https://${redirectHost}%[pathq] code 308 if !{ ssl_fc } { var(txn.route),field(1,:) -m str R }`,
     '  use_backend %[var(txn.route),field(2,:)] if { var(txn.route) -m found }',
     `  default_backend ${NOT_FOUND_BACKEND}`,
