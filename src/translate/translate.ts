@@ -121,7 +121,7 @@ function compareAge(a: BuiltIngress, b: BuiltIngress): number {
 
 function whyWins(winner: BuiltIngress, loser: BuiltIngress): string {
   if (winner.created !== null && (loser.created === null || winner.created < loser.created)) return 'is older';
-  return 'comes first by namespace and name (equally old)';
+  return 'is as old and comes first by namespace and name';
 }
 
 export function translate(input: TranslateInput): TranslateResult {
@@ -161,18 +161,19 @@ export function translate(input: TranslateInput): TranslateResult {
 
   const model = assemble(built, settings.global, diags);
 
-  const accepted = new Map<string, StoredObject>();
+  const used = new Map<string, StoredObject>();
   for (const b of built) {
-    accepted.set(objectKey(b.object), b.object);
+    used.set(objectKey(b.object), b.object);
     for (const s of b.secretsUsed) {
       const k = objectKey(s);
-      const prior = accepted.get(k);
+      const prior = used.get(k);
       // One Secret checked for two uses may pass one with the current version and the other only
       // with the last one: keep the current version then.
       if (prior && prior !== s && prior === secretMap.get(k)) continue;
-      accepted.set(k, s);
+      used.set(k, s);
     }
   }
+  const accepted = new Map([...used.keys()].sort().map((k) => [k, used.get(k)!]));
   return { model, diagnostics: normaliseDiagnostics(diags), accepted };
 }
 
