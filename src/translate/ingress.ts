@@ -3,26 +3,18 @@
  * whole Ingress (it contributes nothing); warnings leave it served. Conflicts between Ingresses
  * are settled later (translate.ts); conflicts inside one Ingress are settled here (first wins).
  */
-import type { Backend, BackendPolicy, PathType } from '../model/types.js';
+import type { Backend, PathType } from '../model/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { refOf, type ObjectRef, type StoredObject } from '../store/objects.js';
 import { describe, isRecord, own, quote } from './json.js';
-import {
-  IANA_RULE,
-  LABEL_1035_RULE,
-  LABEL_RULE,
-  SUBDOMAIN_RULE,
-  isDns1035Label,
-  isDns1123Label,
-  isDns1123Subdomain,
-  isIanaServiceName,
-} from './names.js';
+import { LABEL_RULE, SUBDOMAIN_RULE, isDns1123Label, isDns1123Subdomain } from './names.js';
 import { parseHost } from './hosts.js';
 import { parsePath, parsePathType } from './paths.js';
-import { ANNOTATION_PREFIX, parseAnnotations, type IngressSettings } from './settings.js';
-import { annotationPath } from './json.js';
-import { portText, resolveEndpoints, type EndpointIndex, type PortRef } from './endpoints.js';
-import type { SecretResolver, TlsMaterial } from './secrets.js';
+import { parseAnnotations, type IngressSettings } from './settings.js';
+import type { EndpointIndex } from './endpoints.js';
+import type { SecretResolver } from './secrets.js';
+import { backendNameOf, buildBackends, parseBackendRef, type BackendRef, type Report } from './backends.js';
+import { parseTls, resolveBackendCa, resolveTls, type BuiltTls } from './tls.js';
 
 export interface BuiltRoute {
   host: string;
@@ -31,13 +23,6 @@ export interface BuiltRoute {
   backend: string;
   /** Where in the Ingress it was written, for diagnostics. */
   field: string;
-}
-
-export interface BuiltTls {
-  host: string;
-  field: string;
-  /** The Secret serving this host, or null for the default certificate. */
-  secret: { name: string; material: TlsMaterial; version: StoredObject } | null;
 }
 
 export interface BuiltIngress {
@@ -64,12 +49,6 @@ export interface IngressContext {
 export type BuildResult =
   | { ok: true; ingress: BuiltIngress; diagnostics: Diagnostic[]; others: Diagnostic[] }
   | { ok: false; diagnostics: Diagnostic[]; others: Diagnostic[] };
-
-interface BackendRef {
-  service: string;
-  port: PortRef;
-  field: string;
-}
 
 const RFC3339 = /^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
 
@@ -99,6 +78,7 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
     diagnostics.push({ severity: 'error', object: ref, field, message });
   };
   const warn = (field: string, message: string) => diagnostics.push({ severity: 'warning', object: ref, field, message });
+  const report: Report = { error, warn };
   const ns = obj.namespace;
 
   // Names go into HAProxy identifiers: check them before anything else uses them.
@@ -124,49 +104,6 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
     return { ok: false, diagnostics, others };
   }
 
-  // Backend references.
-  const parseBackend = (v: unknown, f: string): BackendRef | null => {
-    if (!isRecord(v)) {
-      error(f, `backend must be a mapping with service.name and service.port, not ${describe(v)}`);
-      return null;
-    }
-    if (own(v, 'resource') !== undefined) {
-      error(`${f}.resource`, 'resource backends are not supported: route to a Service with service.name and service.port');
-      return null;
-    }
-    const svc = own(v, 'service');
-    if (!isRecord(svc)) {
-      error(`${f}.service`, svc === undefined ? 'service is required: set service.name and service.port' : `service must be a mapping, not ${describe(svc)}`);
-      return null;
-    }
-    const name = own(svc, 'name');
-    let ok = true;
-    if (!isDns1035Label(name)) {
-      error(`${f}.service.name`, name === undefined ? 'service.name is required: name the Service to route to' : `${quote(name)} is not a valid Service name: use ${LABEL_1035_RULE}`);
-      ok = false;
-    }
-    const port = own(svc, 'port');
-    let portRef: PortRef | null = null;
-    if (!isRecord(port)) {
-      error(`${f}.service.port`, port === undefined ? 'service.port is required: set service.port.number or service.port.name' : `service.port must be a mapping with number or name, not ${describe(port)}`);
-    } else {
-      const num = own(port, 'number');
-      const pname = own(port, 'name');
-      const hasNum = num !== undefined && num !== null;
-      const hasName = pname !== undefined && pname !== null && pname !== '';
-      if (hasNum && hasName) error(`${f}.service.port`, 'service.port has both number and name: keep only one of them');
-      else if (hasNum) {
-        if (typeof num === 'number' && Number.isInteger(num) && num >= 1 && num <= 65535) portRef = { number: num };
-        else error(`${f}.service.port.number`, `${quote(num)} is not a port number: use a whole number from 1 to 65535`);
-      } else if (hasName) {
-        if (isIanaServiceName(pname)) portRef = { name: pname };
-        else error(`${f}.service.port.name`, `${quote(pname)} is not a valid port name: use ${IANA_RULE}`);
-      } else error(`${f}.service.port`, 'service.port needs number or name: set the Service port to route to');
-    }
-    if (!ok || !portRef) return null;
-    return { service: name as string, port: portRef, field: f };
-  };
-
   const backendRefs: BackendRef[] = [];
   type PendingRoute = { host: string; path: string; pathType: PathType | 'Default'; ref: BackendRef; field: string };
   const pending: PendingRoute[] = [];
@@ -174,7 +111,7 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
   let defaultRef: BackendRef | null = null;
   const db = own(spec, 'defaultBackend');
   if (db !== undefined && db !== null) {
-    defaultRef = parseBackend(db, 'spec.defaultBackend');
+    defaultRef = parseBackendRef(db, 'spec.defaultBackend', report);
     if (defaultRef) backendRefs.push(defaultRef);
   }
 
@@ -227,7 +164,7 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
           if (r.ok) path = r.value;
           else error(`${pf}.path`, r.error);
         }
-        const bref = parseBackend(own(p, 'backend'), `${pf}.backend`);
+        const bref = parseBackendRef(own(p, 'backend'), `${pf}.backend`, report);
         if (!path || !bref) return;
         backendRefs.push(bref);
         pending.push({ host, path: path.path, pathType: path.pathType, ref: bref, field: pf });
@@ -243,115 +180,18 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
     }
   }
 
-  // TLS.
-  type PendingTls = { host: string; field: string; secretName: string | null; entry: number };
-  const pendingTls: PendingTls[] = [];
-  const tls = own(spec, 'tls');
-  if (tls !== undefined && tls !== null && !Array.isArray(tls)) {
-    error('spec.tls', `tls must be a list, not ${describe(tls)}`);
-  } else if (Array.isArray(tls)) {
-    tls.forEach((entry: unknown, i: number) => {
-      const tf = `spec.tls[${i}]`;
-      if (!isRecord(entry)) {
-        error(tf, `a tls entry must be a mapping with hosts and secretName, not ${describe(entry)}`);
-        return;
-      }
-      let secretName: string | null = null;
-      const sn = own(entry, 'secretName');
-      if (sn !== undefined && sn !== null && sn !== '') {
-        if (isDns1123Subdomain(sn)) secretName = sn;
-        else {
-          error(`${tf}.secretName`, `${quote(sn)} is not a valid Secret name: use ${SUBDOMAIN_RULE}`);
-          return;
-        }
-      }
-      const hosts = own(entry, 'hosts');
-      if (hosts !== undefined && hosts !== null && !Array.isArray(hosts)) {
-        error(`${tf}.hosts`, `hosts must be a list of host names, not ${describe(hosts)}`);
-        return;
-      }
-      if (!Array.isArray(hosts) || hosts.length === 0) {
-        warn(`${tf}.hosts`, 'this tls entry lists no hosts, so it applies to none: list the hosts its certificate is for');
-        return;
-      }
-      hosts.forEach((h: unknown, j: number) => {
-        const r = parseHost(h);
-        if (!r.ok) error(`${tf}.hosts[${j}]`, r.error);
-        else pendingTls.push({ host: r.value, field: `${tf}.hosts[${j}]`, secretName, entry: i });
-      });
-    });
-  }
+  const pendingTls = parseTls(own(spec, 'tls'), report);
 
   if (errors > 0) return { ok: false, diagnostics, others };
 
   // Secrets (after the structure is known to be good, so a broken Ingress does not report on Secrets).
-  const secretsUsed: StoredObject[] = [];
-  const builtTls: BuiltTls[] = [];
-  const checkedEntries = new Set<number>();
-  for (const t of pendingTls) {
-    if (t.secretName === null) {
-      builtTls.push({ host: t.host, field: t.field, secret: null });
-      continue;
-    }
-    const sf = `spec.tls[${t.entry}].secretName`;
-    const r = ctx.secrets.tls(ns, t.secretName);
-    const first = !checkedEntries.has(t.entry);
-    checkedEntries.add(t.entry);
-    if (r.status === 'missing') {
-      if (first) warn(sf, `Secret ${ns}/${t.secretName} does not exist: its hosts are served with the default certificate until it is created (check the name)`);
-      builtTls.push({ host: t.host, field: t.field, secret: null });
-    } else if (r.status === 'invalid') {
-      if (first) error(sf, `Secret ${ns}/${t.secretName} is not a valid TLS Secret (${r.reason}): fix the Secret; this Ingress is not served until then`);
-    } else {
-      if (!secretsUsed.includes(r.version)) secretsUsed.push(r.version);
-      builtTls.push({ host: t.host, field: t.field, secret: { name: t.secretName, material: r.value, version: r.version } });
-      if (!t.host.startsWith('*.')) {
-        let covered = false;
-        try {
-          covered = r.value.leaf.checkHost(t.host) !== undefined;
-        } catch {
-          covered = false;
-        }
-        if (!covered) warn(t.field, `the certificate in Secret ${ns}/${t.secretName} is not valid for ${t.host}: clients will see a name mismatch; add the name to the certificate or use another Secret`);
-      }
-    }
-  }
+  const { tls: builtTls, secretsUsed } = resolveTls(pendingTls, ns, ctx.secrets, report);
 
-  let caPem: string | null = null;
-  const tlsProtocol = settings.protocol === 'https' || settings.protocol === 'h2';
-  if (settings.backendTlsVerify && tlsProtocol && settings.backendCaSecret !== null) {
-    const caField = annotationPath(`${ANNOTATION_PREFIX}backend-ca-secret`);
-    const r = ctx.secrets.ca(ns, settings.backendCaSecret);
-    if (r.status === 'missing') error(caField, `Secret ${ns}/${settings.backendCaSecret} does not exist: create it with the CA certificates in ca.crt, or correct the name`);
-    else if (r.status === 'invalid') error(caField, `Secret ${ns}/${settings.backendCaSecret} cannot be used as a CA (${r.reason}): fix the Secret`);
-    else {
-      caPem = r.value.pem;
-      if (!secretsUsed.includes(r.version)) secretsUsed.push(r.version);
-    }
-  }
+  const caPem = resolveBackendCa(settings, ns, ctx.secrets, report, secretsUsed);
   if (errors > 0) return { ok: false, diagnostics, others };
 
-  // Backends.
-  const backends = new Map<string, Backend>();
-  const backendName = (b: BackendRef): string => `${ns}_${obj.name}_${b.service}_${portText(b.port)}`;
-  for (const b of backendRefs) {
-    const name = backendName(b);
-    if (backends.has(name)) continue;
-    const r = resolveEndpoints(ctx.endpoints, ns, b.service, b.port);
-    for (const sp of r.sliceProblems) others.push({ severity: 'warning', object: refOf(sp.slice), field: sp.field, message: sp.message });
-    const backend: Backend = {
-      name,
-      service: { namespace: ns, name: b.service, port: portText(b.port) },
-      source: ref,
-      endpoints: r.endpoints,
-      policy: policyOf(settings, caPem),
-    };
-    if (r.problem !== undefined) {
-      backend.problem = r.problem;
-      warn(`${b.field}.service`, `${r.problem}: requests to this backend get 503 until it is fixed; ${r.fix ?? 'fix the Service'}`);
-    }
-    backends.set(name, backend);
-  }
+  const backends = buildBackends(backendRefs, ns, obj.name, ref, settings, caPem, ctx.endpoints, report, others);
+  const backendName = (b: BackendRef): string => backendNameOf(ns, obj.name, b);
 
   // Routes, first one wins inside the Ingress.
   const routes: BuiltRoute[] = [];
@@ -378,28 +218,11 @@ export function buildIngress(obj: StoredObject, ctx: IngressContext): BuildResul
       created,
       settings,
       routes,
-      backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      backends,
       tls: builtTls,
       secretsUsed,
     },
     diagnostics,
     others,
-  };
-}
-
-export function policyOf(s: IngressSettings, caPem: string | null): BackendPolicy {
-  const tlsProtocol = s.protocol === 'https' || s.protocol === 'h2';
-  return {
-    balance: { ...s.balance },
-    affinityCookie: s.sessionAffinity === 'cookie' ? s.sessionCookieName : null,
-    protocol: s.protocol,
-    upstreamTls: s.backendTlsVerify && tlsProtocol && caPem !== null ? { caPem, serverName: s.backendTlsServerName } : null,
-    serverTimeoutMs: s.serverTimeoutMs,
-    connectTimeoutMs: s.connectTimeoutMs,
-    allowSourceRanges: [...s.allowSourceRanges],
-    denySourceRanges: [...s.denySourceRanges],
-    rateLimitRps: s.rateLimitRps,
-    maxBodyBytes: s.maxBodyBytes,
-    hsts: s.hsts ? { maxAgeSeconds: s.hstsMaxAgeSeconds, includeSubdomains: s.hstsIncludeSubdomains, preload: s.hstsPreload } : null,
   };
 }

@@ -12,7 +12,6 @@ import { indexEndpoints } from './endpoints.js';
 import { FALLBACK_MESSAGE, SecretResolver } from './secrets.js';
 import { parseConfigMap } from './settings.js';
 import { buildIngress, routeText, type BuiltIngress, type BuiltRoute } from './ingress.js';
-import { hostCovers } from './hosts.js';
 import { normaliseDiagnostics } from './diagnostics.js';
 
 export interface TranslateInput {
@@ -177,6 +176,15 @@ export function translate(input: TranslateInput): TranslateResult {
   return { model, diagnostics: normaliseDiagnostics(diags), accepted };
 }
 
+/** Is `host` a TLS host: listed itself, or covered by a listed `*.` wildcard one label up? Never `*`. */
+function isTlsHost(host: string, tlsHosts: ReadonlySet<string>): boolean {
+  if (host === '*') return false;
+  if (tlsHosts.has(host)) return true;
+  if (host.startsWith('*.')) return false;
+  const dot = host.indexOf('.');
+  return dot > 0 && tlsHosts.has(`*.${host.slice(dot + 1)}`);
+}
+
 function assemble(built: readonly BuiltIngress[], global: Model['settings'], diags: Diagnostic[]): Model {
   const order = [...built].sort(compareAge);
 
@@ -242,7 +250,7 @@ function assemble(built: readonly BuiltIngress[], global: Model['settings'], dia
   const routes: Route[] = [];
   const usedBackends = new Map<string, Backend>();
   for (const { route, ing } of winners.values()) {
-    const redirect = ing.settings.sslRedirect && route.host !== '*' && [...tlsHosts].some((t) => hostCovers(t, route.host));
+    const redirect = ing.settings.sslRedirect && isTlsHost(route.host, tlsHosts);
     routes.push({ host: route.host, path: route.path, pathType: route.pathType, backend: route.backend, redirectToHttps: redirect, source: ing.ref });
     const b = ing.backends.find((x) => x.name === route.backend);
     if (b) usedBackends.set(b.name, b);
