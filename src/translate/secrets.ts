@@ -204,11 +204,6 @@ export class SecretResolver {
     return this.resolve(this.caCache, namespace, name, checkCaSecret);
   }
 
-  /** The current version of a Secret, if there is one. */
-  current(namespace: string, name: string): StoredObject | undefined {
-    return this.secrets.get(objectKey({ kind: 'Secret', namespace, name }));
-  }
-
   diagnostics(): Diagnostic[] {
     return [...this.diags];
   }
