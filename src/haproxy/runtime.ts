@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { cliArg, cliExchange } from './cli-socket.js';
+import { CliSocketError, cliArg, cliExchange } from './cli-socket.js';
 
 /**
  * Client of HAProxy 2.6's Runtime API on the worker's admin socket
@@ -250,10 +250,21 @@ export class RuntimeApi {
   }
 
   private async exchange(cmd: string, request: string): Promise<string> {
-    const raw = await cliExchange(this.socketPath, request, this.timeoutMs);
-    if (raw === '') {
-      throw new RuntimeApiError(cmd, '', 'HAProxy closed the connection without an answer (request larger than its buffer, tune.bufsize?)');
+    const dropped = (): RuntimeApiError =>
+      new RuntimeApiError(
+        cmd,
+        '',
+        `HAProxy closed the connection without an answer (is the request, ${Buffer.byteLength(request)} bytes, larger than its buffer, tune.bufsize?)`,
+      );
+    let raw: string;
+    try {
+      raw = await cliExchange(this.socketPath, request, this.timeoutMs);
+    } catch (err) {
+      // HAProxy resets a connection whose request it cannot buffer, possibly while we still write it
+      if (err instanceof CliSocketError && (err.code === 'EPIPE' || err.code === 'ECONNRESET')) throw dropped();
+      throw err;
     }
+    if (raw === '') throw dropped();
     return raw.replace(/\n+$/, '');
   }
 
