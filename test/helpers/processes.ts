@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Whether process `pid` still exists and is not a zombie. A killed HAProxy worker whose master died is
@@ -26,4 +26,21 @@ export function killAll(pids: Iterable<number | undefined>): void {
       // gone meanwhile
     }
   }
+}
+
+/**
+ * Pids of the running processes whose command line contains `marker` (say, a test's own temp dir), to
+ * clean up every process a test started, by pid, even those it never learned about.
+ */
+export function pidsWithArgument(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker) && isRunning(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
