@@ -53,14 +53,14 @@ describe('live updates', () => {
   const certC = makeCert(['v.test']);
 
   type Rule = { host: string; paths: Array<{ path: string; service: string }> };
-  const objects = (parts: { webTargets?: EchoBackend[]; cert?: typeof certA; extra?: Obj[]; rules?: Rule[] } = {}) =>
+  const objects = (parts: { webTargets?: EchoBackend[]; cert?: typeof certA; extra?: Obj[]; rules?: Rule[]; tls?: Array<{ hosts: string[]; secretName: string }> } = {}) =>
     yamlOf(
       ...serviceMultiPort('web', (parts.webTargets ?? [one]).map((b) => ({ port: b.port }))),
       ...service('other', [{ port: three.port }]),
       tlsSecret('u-tls', (parts.cert ?? certA).cert, (parts.cert ?? certA).key),
       ingress('site', {
         annotations: { 'gatehouse.io/ssl-redirect': 'false' },
-        tls: [{ hosts: ['u.test'], secretName: 'u-tls' }],
+        tls: [{ hosts: ['u.test'], secretName: 'u-tls' }, ...(parts.tls ?? [])],
         rules: [{ host: 'u.test', paths: [{ path: '/', service: 'web' }] }, ...(parts.rules ?? [])],
       }),
       ...(parts.extra ?? []),
@@ -108,8 +108,15 @@ describe('live updates', () => {
     assert.equal(await presentedFingerprint(gw.httpsPort, 'u.test'), new X509Certificate(certA.cert).fingerprint256);
     await gw.update(objects({ webTargets: [two], cert: certB }));
     assert.equal(await presentedFingerprint(gw.httpsPort, 'u.test'), new X509Certificate(certB.cert).fingerprint256);
-    const v = [tlsSecret('v-tls', certC.cert, certC.key), ingress('v', { tls: [{ hosts: ['v.test'], secretName: 'v-tls' }], rules: [{ host: 'v.test', paths: [{ path: '/', service: 'web' }] }] })];
-    await gw.update(objects({ webTargets: [two], cert: certB, extra: v }));
+    await gw.update(
+      objects({
+        webTargets: [two],
+        cert: certB,
+        extra: [tlsSecret('v-tls', certC.cert, certC.key)],
+        tls: [{ hosts: ['v.test'], secretName: 'v-tls' }],
+        rules: [{ host: 'v.test', paths: [{ path: '/v', service: 'web' }] }],
+      }),
+    );
     assert.equal(await presentedFingerprint(gw.httpsPort, 'v.test'), new X509Certificate(certC.cert).fingerprint256);
     assert.equal(reloads(await gw.status()), reloads(before));
   });
@@ -183,8 +190,11 @@ describe('a bad object is rejected alone', () => {
   test('an Ingress updated into an invalid one keeps serving its last valid version', async () => {
     await gw.update(good([ingress('second', { rules: [{ host: 'second.test', paths: [{ path: '/', service: 'web' }] }] })]));
     assert.equal((await request(gw.httpPort, { host: 'second.test' })).status, 200);
-    const status = await gw.update(good([ingress('second', { rules: [{ host: 'second.test', paths: [{ path: 'no-slash', service: 'web' }] }] })]));
-    assert.ok(status.rejected.some((r) => r.name === 'second'));
+    const status = await gw.update(
+      good([ingress('second', { rules: [{ host: 'second.test', paths: [{ path: 'no-slash', service: 'web' }] }] })]),
+      (s) => s.rejected.some((r) => r.name === 'second'),
+    );
+    assert.ok(status.diagnostics.some((d) => d.object.name === 'second' && d.severity === 'warning' && /last valid version/.test(d.message)));
     assert.equal((await request(gw.httpPort, { host: 'second.test' })).status, 200);
     assert.equal((await request(gw.httpPort, { host: 'good.test' })).status, 200);
   });

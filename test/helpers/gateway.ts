@@ -19,8 +19,11 @@ export interface RunningGateway {
   logs: () => string;
   status(): Promise<GatewayStatusDoc>;
   metrics(): Promise<string>;
-  /** Writes the manifests file and waits until the gateway applied a newer generation. */
-  update(yaml: string): Promise<GatewayStatusDoc>;
+  /**
+   * Writes the manifests file and waits until `until` holds for the status (by default: a newer
+   * generation was applied).
+   */
+  update(yaml: string, until?: (s: GatewayStatusDoc) => boolean): Promise<GatewayStatusDoc>;
   stop(): Promise<void>;
 }
 
@@ -57,14 +60,15 @@ export async function startGateway(yaml: string, extraArgs: string[] = []): Prom
     logs: () => output,
     status,
     metrics: async () => (await fetch(`${admin}/metrics`)).text(),
-    async update(text: string) {
+    async update(text: string, until?: (s: GatewayStatusDoc) => boolean) {
       const before = (await status()).generation;
+      const done = until ?? ((s: GatewayStatusDoc) => s.generation > before);
       writeFileSync(manifests, text);
       let last: GatewayStatusDoc | undefined;
       await waitFor(async () => {
         last = await status();
-        return last.generation > before;
-      }, 5000, `a generation after ${before} (logs: ${output.slice(-2000)})`);
+        return done(last);
+      }, 5000, `the update to be applied (generation was ${before}; logs: ${output.slice(-2000)})`);
       return last!;
     },
     async stop() {
