@@ -152,8 +152,14 @@ export class Supervisor extends EventEmitter {
     return this.master && !this.master.exited ? this.master.pid : undefined;
   }
 
-  /** Starts HAProxy; resolves once its worker answers `show info` on the runtime socket. */
+  /**
+   * Starts HAProxy; resolves once its worker answers `show info` on the runtime socket. Rejects with
+   * HAProxy's alerts when it exits first (a configuration that does not load, a port in use).
+   */
   async start(): Promise<void> {
+    // HAProxy died and is being restarted (masterPid is undefined meanwhile): that start reads the
+    // configuration file as it is now, so wait for it, as reload() does
+    if (this.phase === 'running' && this.restartRunning) return this.reload();
     if (this.phase !== 'idle') throw new Error(`Supervisor.start: HAProxy is already ${this.phase}`);
     this.phase = 'starting';
     this.stopRunning = undefined;

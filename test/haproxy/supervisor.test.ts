@@ -247,10 +247,12 @@ test('SIGKILL of the worker: HAProxy serves again within a second, the restart i
   t.diagnostic(`serving again ${after} ms after the kill`);
 });
 
-test('stop: a soft stop lets the request in flight finish, then no HAProxy process is left', async (t) => {
+test('soft stops: a request in flight finishes on the old worker after a reload, and across stop(); then no HAProxy process is left', async (t) => {
   const held: Array<() => void> = [];
-  const slow = createServer((_req, res) => {
-    held.push(() => res.writeHead(200, { 'x-backend': 'slow' }).end('done'));
+  const slow = createServer((req, res) => {
+    const answer = (): void => void res.writeHead(200, { 'x-backend': 'A' }).end(req.url === '/slow' ? 'done' : 'fast');
+    if (req.url === '/slow') held.push(answer);
+    else answer();
   });
   await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
   t.after(() => {
@@ -260,18 +262,29 @@ test('stop: a soft stop lets the request in flight finish, then no HAProxy proce
   const r = await rig(t);
   writeFileSync(r.configPath, r.config((slow.address() as AddressInfo).port));
   await r.sup.start();
-  await r.sup.reload();
-  const pids = [r.sup.masterPid!, r.sup.workerPid!];
   const exits: unknown[][] = [];
   r.sup.on('exit', (...args: unknown[]) => exits.push(args));
-  const inFlight = request(r.port, { timeoutMs: 5000 });
-  await waitFor(() => held.length === 1, 2000, 'the request to reach the backend');
-  const stopped = r.sup.stop();
-  // HAProxy stops listening at once but keeps the request open
-  await waitFor(() => refused(r.port), 2000, 'the listener to close');
-  assert.equal(held.length, 1);
+
+  // reload while a request is in flight: the old worker keeps it until it is answered
+  const oldWorker = r.sup.workerPid!;
+  const first = request(r.port, { path: '/slow', timeoutMs: 5000 });
+  await waitFor(() => held.length === 1, 2000, 'the first request to reach the backend');
+  await r.sup.reload();
+  assert.ok(isRunning(oldWorker), 'the old worker is still there, finishing its request');
+  assert.equal((await request(r.port, { timeoutMs: 2000 })).body, 'fast', 'the new worker serves');
   held[0]!();
-  const reply = await inFlight;
+  assert.equal((await first).body, 'done');
+  await waitFor(() => !isRunning(oldWorker), 3000, 'the old worker to exit once its request is done');
+
+  // stop while a request is in flight
+  const pids = [r.sup.masterPid!, r.sup.workerPid!];
+  const second = request(r.port, { path: '/slow', timeoutMs: 5000 });
+  await waitFor(() => held.length === 2, 2000, 'the second request to reach the backend');
+  const stopped = r.sup.stop();
+  await waitFor(() => refused(r.port), 2000, 'the listener to close at once');
+  assert.ok(isRunning(pids[1]!), 'the worker is still there, finishing its request');
+  held[1]!();
+  const reply = await second;
   assert.equal(reply.status, 200);
   assert.equal(reply.body, 'done');
   await stopped;
@@ -281,6 +294,29 @@ test('stop: a soft stop lets the request in flight finish, then no HAProxy proce
   for (const pid of pids) assert.ok(!isRunning(pid), `process ${pid} is gone`);
   assert.deepEqual(pidsWithArgument(r.dir), []);
   await r.sup.stop(); // again: nothing to do
+  await assert.rejects(() => r.sup.reload(), /not running/);
+});
+
+test('stop gives up on the soft stop after the grace period: SIGTERM', async (t) => {
+  const held: Array<() => void> = [];
+  const slow = createServer((_req, res) => held.push(() => res.end()));
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    slow.closeAllConnections();
+    slow.close();
+  });
+  const r = await rig(t, { stopGraceMs: 300 });
+  writeFileSync(r.configPath, r.config((slow.address() as AddressInfo).port));
+  await r.sup.start();
+  const pids = [r.sup.masterPid!, r.sup.workerPid!];
+  const hanging = request(r.port, { timeoutMs: 5000 }).then(() => 'answered', (err: Error) => err.message);
+  await waitFor(() => held.length === 1, 2000, 'the request to reach the backend');
+  const started = Date.now();
+  await r.sup.stop();
+  assert.ok(Date.now() - started < 3000);
+  assert.ok(r.logs.some((l) => l.level === 'warn' && /soft stop: SIGTERM/.test(l.msg)));
+  assert.equal(await hanging, 'socket hang up');
+  for (const pid of pids) assert.ok(!isRunning(pid), `process ${pid} is gone`);
 });
 
 test('start with a configuration that does not load rejects with HAProxy\'s message and leaves nothing running', async (t) => {
@@ -293,6 +329,12 @@ test('start with a configuration that does not load rejects with HAProxy\'s mess
   writeFileSync(configPath, config());
   await sup.start();
   assert.ok(sup.workerPid);
+});
+
+test('start with a binary that cannot be run rejects and says why', async (t) => {
+  const { sup } = await rig(t, { binary: '/nonexistent/haproxy' });
+  await assert.rejects(() => sup.start(), /before serving:[\s\S]*(No such file|ENOENT)/);
+  assert.equal(sup.masterPid, undefined);
 });
 
 test('an HAProxy that keeps dying is restarted with exponential backoff, and comes back once it can', async (t) => {
@@ -310,8 +352,11 @@ test('an HAProxy that keeps dying is restarted with exponential backoff, and com
   assert.deepEqual(waited.slice(0, 5), [50, 100, 200, 400, 400], `delays ${seen.join(', ')}`);
   assert.ok(logs.some((l) => l.msg === 'haproxy restart failed' && /unknown keyword 'bogus_directive'/.test(String(l.fields?.['error']))));
   assert.equal(sup.restarts, 0);
+  // start() while down and restarting (what the data plane does when masterPid is undefined) waits for it
+  const started = sup.start();
   writeFileSync(configPath, config());
-  await waitFor(serving, 3000, 'serving again once the configuration loads');
+  await started;
+  assert.ok(await serving());
   await waitFor(() => sup.restarts === 1, 1000, 'one restart counted');
   assert.equal(restarts.length, 1);
 });
