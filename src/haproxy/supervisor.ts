@@ -86,8 +86,10 @@ const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)
 
 /**
  * Runs and watches HAProxy in master-worker mode. Events:
- * - `'restart'` (reason: string): HAProxy died and is serving again (a new master and worker, with
- *   the configuration file as it is now: whatever went through the Runtime API since is gone).
+ * - `'restart'` (reason: string): HAProxy died and a new master was just spawned, with the configuration
+ *   file as it is now (whatever went through the Runtime API since is gone). Once per attempt: with a
+ *   configuration that no longer loads, every attempt of the backoff counts. The log says
+ *   `haproxy serving again` when it does.
  * - `'exit'` (code: number | null, signal: string | null): stop() ended HAProxy for good.
  */
 export class Supervisor extends EventEmitter {
@@ -138,7 +140,7 @@ export class Supervisor extends EventEmitter {
     return this.reloadCount;
   }
 
-  /** Times HAProxy died and was brought back. */
+  /** Restarts after HAProxy died: new masters spawned by the supervisor (attempts, like a pod's restartCount). */
   get restarts(): number {
     return this.restartCount;
   }
@@ -239,9 +241,10 @@ export class Supervisor extends EventEmitter {
   }
 
   /** Spawns a master and waits until its worker answers; ends the master again on failure. */
-  private async launch(): Promise<Master> {
+  private async launch(spawned?: () => void): Promise<Master> {
     const mark = this.lineSeq;
     const m = this.spawnMaster();
+    spawned?.();
     try {
       this.worker = await this.waitReady(m, mark);
       m.readyAt = Date.now();
@@ -447,12 +450,17 @@ export class Supervisor extends EventEmitter {
       if (this.phase !== 'running') return;
       if (this.master && !this.master.exited) await this.killMaster(this.master);
       const delayMs = this.quickDeaths <= 1 ? 0 : Math.min(this.o.backoff.initialMs * 2 ** (this.quickDeaths - 2), this.o.backoff.maxMs);
-      this.o.log('warn', 'restarting haproxy', { reason: why, restarts: this.restartCount, delayMs });
+      this.o.log('warn', 'restarting haproxy', { reason: why, restart: this.restartCount + 1, delayMs });
       if (delayMs > 0 && !(await this.pause(delayMs))) return;
       if (this.phase !== 'running') return;
       let m: Master;
       try {
-        m = await this.launch();
+        // counted as soon as the new master exists, so no one sees HAProxy serve again uncounted
+        const attempt = why;
+        m = await this.launch(() => {
+          this.restartCount++;
+          this.emit('restart', attempt);
+        });
       } catch (err) {
         if (this.phase !== 'running') return;
         why = `the restart failed: ${errorText(err)}`;
@@ -465,9 +473,7 @@ export class Supervisor extends EventEmitter {
         why = `master ${m.pid} ${describeExit(m)} right after it started serving`;
         continue;
       }
-      this.restartCount++;
-      this.o.log('warn', 'haproxy restarted', { reason, restarts: this.restartCount, masterPid: m.pid, workerPid: this.worker });
-      this.emit('restart', reason);
+      this.o.log('warn', 'haproxy serving again', { reason, restarts: this.restartCount, masterPid: m.pid, workerPid: this.worker });
       this.schedulePoll();
       return;
     }
