@@ -219,6 +219,14 @@ export class Supervisor extends EventEmitter {
     this.stopPoll();
     this.cancelPause?.();
     let last: Master | undefined;
+    if (this.reloadRunning) {
+      // a reload in flight gives up at once; the master may still be re-executing itself, and a signal
+      // landing before it has set its handlers again would kill it outright: wait until it answers
+      await this.reloadRunning.catch(() => undefined);
+      const m = this.master;
+      const deadline = Date.now() + 5_000;
+      while (m && !m.exited && Date.now() < deadline && !(await this.showProc(m).then(() => true, () => false))) await tick(10);
+    }
     for (;;) {
       const m = this.master;
       if (m && !m.exited) {

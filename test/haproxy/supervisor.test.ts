@@ -319,6 +319,16 @@ test('stop gives up on the soft stop after the grace period: SIGTERM', async (t)
   for (const pid of pids) assert.ok(!isRunning(pid), `process ${pid} is gone`);
 });
 
+test('stop during a reload: the reload gives up, the master is stopped cleanly, nothing is left', async (t) => {
+  const { sup, dir } = await rig(t);
+  await sup.start();
+  const reloading = sup.reload().then(() => 'reloaded', (err: Error) => err.message);
+  await sup.stop();
+  assert.match(await reloading, /^(reloaded|Supervisor\.reload: stopped during the reload)$/);
+  assert.equal(sup.masterPid, undefined);
+  assert.deepEqual(pidsWithArgument(dir), []);
+});
+
 test('start with a configuration that does not load rejects with HAProxy\'s message and leaves nothing running', async (t) => {
   const { sup, configPath, config, dir } = await rig(t);
   writeFileSync(configPath, `${config()}  bogus_directive on\n`);
