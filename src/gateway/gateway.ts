@@ -4,7 +4,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { StoredObject } from '../store/objects.js';
 import { translate } from '../translate/translate.js';
 import { formatDiagnostic } from '../cli/diagnostics-format.js';
-import { describeModel, type GatewayStatus } from './status.js';
+import { describeModel, type GatewayStatus, type ModelDescription } from './status.js';
 
 export interface GatewayOptions {
   /** The objects of every source, as they are now. */
@@ -30,7 +30,7 @@ export class Gateway {
   private again = false;
   private lastAccepted = new Map<string, StoredObject>();
   private lastError: string | null = null;
-  private described: ReturnType<typeof describeModel> | null = null;
+  private described: ModelDescription | null = null;
   private reported = new Set<string>();
   private applied = false;
   private readonly reloads: Record<string, number> = {};
@@ -58,8 +58,7 @@ export class Gateway {
   }
 
   status(now = new Date()): GatewayStatus {
-    const empty = { routes: [], backends: [], certificates: [], rejected: [], diagnostics: [] };
-    const d = this.described ?? empty;
+    const d: ModelDescription = this.described ?? { routes: [], backends: [], certificates: [], rejected: [], diagnostics: [] };
     return {
       generation: this.generation,
       ready: this.ready,
@@ -99,12 +98,12 @@ export class Gateway {
       this.applied = true;
       this.lastError = null;
       this.lastAccepted = result.accepted;
-      this.described = describeModel(result.model, diagnostics, now);
+      this.described = describeModel(result.model, diagnostics);
       this.updateMetrics(diagnostics);
     } catch (err) {
       this.lastError = err instanceof ConfigRejectedError ? err.message : `applying the configuration failed: ${String(err)}`;
       log('error', this.lastError);
-      if (this.described) this.described = { ...this.described, diagnostics, rejected: describeModel(result.model, diagnostics, now).rejected };
+      if (this.described) this.described = { ...this.described, diagnostics, rejected: describeModel(result.model, diagnostics).rejected };
     }
   }
 

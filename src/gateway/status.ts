@@ -16,8 +16,12 @@ export interface GatewayStatus {
   diagnostics: Diagnostic[];
 }
 
+export type ModelDescription = Pick<GatewayStatus, 'routes' | 'backends' | 'rejected' | 'diagnostics'> & {
+  certificates: Array<Omit<GatewayStatus['certificates'][number], 'daysToExpiry'>>;
+};
+
 /** The parts of the status that come from a model and its diagnostics. Pure. */
-export function describeModel(model: Model, diagnostics: readonly Diagnostic[], now: Date): Pick<GatewayStatus, 'routes' | 'backends' | 'certificates' | 'rejected' | 'diagnostics'> {
+export function describeModel(model: Model, diagnostics: readonly Diagnostic[]): ModelDescription {
   const rejected = new Map<string, GatewayStatus['rejected'][number]>();
   for (const d of diagnostics) {
     if (d.severity !== 'error') continue;
@@ -37,13 +41,7 @@ export function describeModel(model: Model, diagnostics: readonly Diagnostic[], 
       healthy: b.endpoints.length > 0,
       problem: b.problem ?? null,
     })),
-    certificates: model.certificates.map((c) => ({
-      name: c.name,
-      secret: displayName(c.secret),
-      hosts: c.hosts,
-      notAfter: c.notAfter,
-      daysToExpiry: Math.floor((Date.parse(c.notAfter) - now.getTime()) / 86_400_000),
-    })),
+    certificates: model.certificates.map((c) => ({ name: c.name, secret: displayName(c.secret), hosts: c.hosts, notAfter: c.notAfter })),
     rejected: [...rejected.values()],
     diagnostics: [...diagnostics],
   };
