@@ -12,6 +12,6 @@ export class GatewayMetrics {
   readonly certificateExpiry = new Gauge({ name: 'gatehouse_tls_certificate_expiry_timestamp_seconds', help: 'Expiry (notAfter) of each served certificate, as a Unix time.', labelNames: ['namespace', 'secret'] as const, registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
 }
