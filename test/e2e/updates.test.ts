@@ -140,7 +140,9 @@ describe('live updates', () => {
 
   test('HAProxy killed with SIGKILL serves again within a second', async () => {
     for (const which of ['masterPid', 'workerPid'] as const) {
-      const before = await gw.status();
+      let before = await gw.status();
+      // The supervisor knows the new worker once it answers; wait for that before killing it.
+      await waitFor(async () => (before = await gw.status()).haproxy[which] !== undefined, 2000, `the ${which} to be known`);
       const pid = before.haproxy[which]!;
       assert.ok(pid > 0);
       process.kill(pid, 'SIGKILL');

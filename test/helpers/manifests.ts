@@ -81,13 +81,14 @@ export function serviceMultiPort(name: string, targets: Array<{ port: number; ad
   ];
 }
 
-export function tlsSecret(name: string, cert: string, key: string, namespace = 'default'): Obj {
+export function tlsSecret(name: string, cert: string, key: string, namespace = 'default', ca?: string): Obj {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/tls',
     metadata: { name, namespace },
-    data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') },
+    data: { 'tls.crt': b64(cert), 'tls.key': b64(key), ...(ca ? { 'ca.crt': b64(ca) } : {}) },
   };
 }
 
