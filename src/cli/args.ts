@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { closestName } from '../model/suggest.js';
 
 /**
  * Command-line flags, declared once as a table: the table gives the parser, the types of the
@@ -180,32 +181,11 @@ export function portFlag(description: string, defaultPort?: number): IntegerFlag
   return { type: 'integer', min: 1, max: 65535, valueName: 'PORT', description, ...(defaultPort !== undefined ? { default: defaultPort } : {}) };
 }
 
-/** The closest known flag to a mistyped one (a prefix, or at most 2 edits away). */
+/** The closest known flag to a mistyped one (the only one it starts, or at most 2 edits away). */
 function suggestFlag(name: string, known: readonly string[]): string | undefined {
   const prefixed = known.filter((k) => k.startsWith(name) && name.length >= 2);
   if (prefixed.length === 1) return prefixed[0];
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
+  return closestName(name, known, 3);
 }
 
 /** The `--help` text: usage, summary, then one line per flag (with its values and default). */

@@ -4,6 +4,7 @@
  * user wrote goes further as text.
  */
 import type { Balance, BackendPolicy, GlobalSettings } from '../model/types.js';
+import { closestName } from '../model/suggest.js';
 import type { StoredObject } from '../store/objects.js';
 import { annotationPath, describe, isRecord, keyPath, own, quote } from './json.js';
 import { parseServerName } from './hosts.js';
@@ -185,29 +186,7 @@ export interface SettingProblem {
 
 /** Closest known name within edit distance 3, for "did you mean". */
 function suggest(name: string, candidates: Iterable<string>): string | null {
-  let best: string | null = null;
-  let bestD = 4;
-  for (const c of candidates) {
-    const d = editDistance(name, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3 || a.length > 100 || b.length > 100) return 99;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
+  return closestName(name, candidates, 4) ?? null;
 }
 
 /**
