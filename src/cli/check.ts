@@ -9,7 +9,7 @@ export const checkCommand = defineCommand({
   usage: 'gatehouse check [flags] [PATH...]',
   summary: [
     'Reads Kubernetes manifests the way the gateway does and prints every problem, one per line:',
-    '  FILE:LINE: error|warning: Kind namespace/name: field: what is wrong and what to do',
+    '  FILE:LINE  Kind namespace/name  field: error|warning: what is wrong and what to do',
     'then "N objects, N errors, N warnings". Exits 1 when an object is rejected (an error), 0',
     'otherwise, 2 for a usage mistake or a path that does not exist.',
   ].join('\n'),

@@ -2,19 +2,19 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import { displayName } from '../store/objects.js';
 
 /**
- * How diagnostics are printed, by `gatehouse check` and in the `run` logs. One line each:
+ * How diagnostics are printed, by `gatehouse check` and in the `run` logs. One line each, in the
+ * form the issue tracker and our users agreed on, with the severity before the message:
  *
- *     <file>:<line>: <severity>: <Kind> <namespace>/<name>: <field>: <message>
+ *     <file>:<line>  <Kind> <namespace>/<name>  <field>: <severity>: <message>
  *
- *     examples/web.yaml:14: error: Ingress default/web: spec.rules[0].host: "Web_1" is not a valid host …
- *     examples/web.yaml:3: warning: Ingress default/web: metadata.annotations["x"]: … is not known …
- *     examples/bad.yaml:9: error: YAML syntax error: … (kind and name not known: left out)
+ *     examples/web.yaml:14  Ingress default/web  spec.rules[0].host: error: "Web_1" is not a valid host …
+ *     examples/web.yaml:3  Ingress default/web  metadata.annotations["x"]: warning: … is not known …
+ *     examples/bad.yaml:9  -  error: YAML syntax error: …
  *
- * The location comes first, in the `file:line: severity: message` form that compilers use, so
- * editors and CI annotate the line; it is `-` for objects that did not come from a file. The
- * severity is the word `error` (the object was rejected) or `warning` (served, but not as written).
- * Parts that are not known (no kind, no name, no field) are left out with their separator.
- * Cluster-scoped objects show `name` without a namespace. The message is on one line.
+ * The location is `-` for objects that did not come from a file; the object is `-` when a document
+ * could not be read far enough to know it. The severity is `error` (the object was rejected) or
+ * `warning` (served, but not as written). Cluster-scoped objects show `name` without a namespace.
+ * The message is on one line.
  */
 export function formatDiagnostic(d: Diagnostic): string {
   const o = d.object;
@@ -22,8 +22,8 @@ export function formatDiagnostic(d: Diagnostic): string {
   const subject = [o.kind !== '' ? o.kind : o.name !== '' ? 'object' : '', o.name !== '' ? displayName(o) : '']
     .filter((s) => s !== '')
     .join(' ');
-  const parts = [location, d.severity, subject, d.field, oneLine(d.message)].filter((s) => s !== '');
-  return parts.join(': ');
+  const detail = [d.field, d.severity, oneLine(d.message)].filter((s) => s !== '').join(': ');
+  return `${location}  ${subject || '-'}  ${detail}`;
 }
 
 export interface DiagnosticSummary {

@@ -71,7 +71,7 @@ describe('gatehouse check', () => {
     assert.deepEqual(errors, []);
     const problems = lines.slice(0, -1);
     assert.equal(problems.length, 1, lines.join('\n'));
-    assert.match(problems[0]!, new RegExp(`^${escape(join(dir, 'bad.yaml'))}:12: error: Ingress default/bad: spec\\.rules\\[0\\]\\.http\\.paths\\[0\\]\\.pathType: .*Sometimes`));
+    assert.match(problems[0]!, new RegExp(`^${escape(join(dir, 'bad.yaml'))}:12  Ingress default/bad  spec\\.rules\\[0\\]\\.http\\.paths\\[0\\]\\.pathType: error: .*Sometimes`));
     assert.ok(!lines.some((l) => l.includes('default/good')));
     assert.equal(lines.at(-1), '4 objects, 1 error, 0 warnings');
   });
@@ -91,10 +91,10 @@ describe('gatehouse check', () => {
     });
     const { code, lines } = await check(['--manifests', join(dir, 'b.yaml'), '--manifests', join(dir, 'a.yaml'), join(dir, 'web.yaml')]);
     assert.equal(code, 1);
-    const where = lines.slice(0, -1).map((l) => l.split(': ')[0]);
+    const where = lines.slice(0, -1).map((l) => l.split('  ')[0]);
     assert.deepEqual(where, [`${join(dir, 'a.yaml')}:12`, `${join(dir, 'a.yaml')}:22`, `${join(dir, 'b.yaml')}:2`]);
-    assert.match(lines[1]!, /: error: Service default\/Bad_Name: metadata\.name: "Bad_Name" is not a valid Service name/);
-    assert.match(lines[2]!, /: error: YAML syntax error: /);
+    assert.match(lines[1]!, /:22  Service default\/Bad_Name  metadata\.name: error: "Bad_Name" is not a valid Service name/);
+    assert.match(lines[2]!, /:2  -  error: YAML syntax error: /);
     assert.equal(lines.at(-1), '3 objects, 3 errors, 0 warnings');
   });
 
