@@ -101,6 +101,12 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
   }
   await gateway.sync();
   hooks.onStarted?.(gateway.ready);
+  if (!gateway.ready) {
+    log('error', `HAProxy could not start, so gatehouse stops: ${gateway.status().lastError ?? 'see the messages above'}`);
+    await dataplane.stop();
+    await admin.close();
+    return 1;
+  }
   // Sync after every read, even when no object changed: the problems found in the files may have.
   const watch = watchManifests(paths, () => {
     load().then(

@@ -87,8 +87,8 @@ export class DataPlane {
       for (const op of p.ops) await this.runtime(op);
     } catch (err) {
       this.opts.log('warn', 'a Runtime API update failed; reloading instead', { error: String(err) });
-      await this.reload(next, ['settings']);
-      return { reloaded: ['settings'], operations: 0 };
+      await this.reload(next, ['runtime-failed']);
+      return { reloaded: ['runtime-failed'], operations: 0 };
     }
     this.state = next;
     return { reloaded: [], operations: p.ops.length };

@@ -19,7 +19,8 @@ export type RuntimeOp =
   | { kind: 'crt-list-del'; path: string }
   | { kind: 'cert-del'; path: string };
 
-export type ReloadReason = 'initial' | 'settings' | 'backends' | 'backend-settings' | 'capacity' | 'backend-ca';
+/** Why HAProxy reloads; `runtime-failed`: a Runtime API operation failed, so the files are loaded instead. */
+export type ReloadReason = 'initial' | 'settings' | 'backends' | 'backend-settings' | 'capacity' | 'backend-ca' | 'runtime-failed';
 
 /** Either a reload (with why) or the Runtime API operations that bring HAProxy to the new state. */
 export type Plan = { reload: ReloadReason[]; ops: [] } | { reload: []; ops: RuntimeOp[] };

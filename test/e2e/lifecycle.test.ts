@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/ports.js';
 import { request } from '../helpers/client.js';
 import { startEchoBackend } from '../helpers/backends.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -40,4 +46,25 @@ test('a change on disk is served within a second, without a restart', async (t) 
   writeFileSync(gw.manifests, objects(['a.test', 'b.test']));
   await waitFor(async () => (await request(gw.httpPort, { host: 'b.test' })).status === 200, 1000, 'the new route within a second of the write');
   assert.equal((await gw.status()).haproxy.masterPid, pid);
+});
+
+test('a port that is taken stops gatehouse with exit code 1 and HAProxy\'s reason', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const taken = (blocker.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'gh-taken-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'm.yaml'), yamlOf(...service('web', [{ port: 1 }])));
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+  const args = ['run', '--manifests', join(dir, 'm.yaml'), '--listen-address', '127.0.0.1', '--http-port', String(taken), '--https-port', String(await freePort()), '--admin-port', String(await freePort()), '--state-dir', join(dir, 'state')];
+  const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+  assert.equal(result.code, 1);
+  assert.match(result.out, /HAProxy could not start.*Address already in use/);
 });
