@@ -3,7 +3,7 @@ import type { Backend, BackendPolicy } from '../model/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { refOf, type ObjectRef } from '../store/objects.js';
 import { describe, isRecord, own, quote } from './json.js';
-import { IANA_RULE, LABEL_1035_RULE, isDns1035Label, isIanaServiceName } from './names.js';
+import { IANA_RULE, LABEL_1035_RULE, isDns1035Label, isIanaServiceName } from '../store/names.js';
 import { portText, resolveEndpoints, type EndpointIndex, type PortRef } from './endpoints.js';
 import type { IngressSettings } from './settings.js';
 

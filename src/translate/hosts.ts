@@ -1,6 +1,6 @@
 /** Host names of Ingress rules and TLS entries. */
 import { isIP } from 'node:net';
-import { isDns1123Subdomain } from './names.js';
+import { isDns1123Subdomain } from '../store/names.js';
 import { quote } from './json.js';
 import type { Parsed } from './values.js';
 

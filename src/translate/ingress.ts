@@ -7,7 +7,7 @@ import type { Backend, PathType } from '../model/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { refOf, type ObjectRef, type StoredObject } from '../store/objects.js';
 import { describe, isRecord, own, quote } from './json.js';
-import { LABEL_RULE, SUBDOMAIN_RULE, isDns1123Label, isDns1123Subdomain } from './names.js';
+import { LABEL_RULE, SUBDOMAIN_RULE, isDns1123Label, isDns1123Subdomain } from '../store/names.js';
 import { parseHost } from './hosts.js';
 import { parsePath, parsePathType } from './paths.js';
 import { parseAnnotations, type IngressSettings } from './settings.js';

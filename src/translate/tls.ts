@@ -1,7 +1,7 @@
 /** `spec.tls` of an Ingress: hosts, Secret names, and the Secrets resolved and checked. */
 import type { StoredObject } from '../store/objects.js';
 import { annotationPath, describe, isRecord, own, quote } from './json.js';
-import { SUBDOMAIN_RULE, isDns1123Subdomain } from './names.js';
+import { SUBDOMAIN_RULE, isDns1123Subdomain } from '../store/names.js';
 import { parseHost } from './hosts.js';
 import type { Report } from './backends.js';
 import { ANNOTATION_PREFIX, type IngressSettings } from './settings.js';

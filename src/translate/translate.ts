@@ -6,7 +6,7 @@ import type { Backend, Certificate, Model, Route } from '../model/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { KINDS, displayName, objectKey, refOf, type Kind, type StoredObject } from '../store/objects.js';
 import { isRecord, stableStringify } from './json.js';
-import { isDns1123Label, isDns1123Subdomain } from './names.js';
+import { isDns1123Label, isDns1123Subdomain } from '../store/names.js';
 import { indexClasses, isOurs } from './ingressclass.js';
 import { indexEndpoints } from './endpoints.js';
 import { FALLBACK_MESSAGE, SecretResolver } from './secrets.js';

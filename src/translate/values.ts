@@ -5,7 +5,7 @@
  */
 import { canonicalCidr } from './ip.js';
 import { quote } from './json.js';
-import { isDns1123Subdomain } from './names.js';
+import { isDns1123Subdomain } from '../store/names.js';
 import type { Balance, BackendPolicy } from '../model/types.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

@@ -12,7 +12,7 @@ import {
   parseSslMinVersion,
 } from '../../src/translate/values.js';
 import { canonicalCidr, canonicalIp } from '../../src/translate/ip.js';
-import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isIanaServiceName } from '../../src/translate/names.js';
+import { isDns1035Label, isDns1123Label, isDns1123Subdomain, isIanaServiceName } from '../../src/store/names.js';
 
 const value = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T => {
   if (!r.ok) throw new Error(`expected ok, got: ${r.error}`);

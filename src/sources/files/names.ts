@@ -1,28 +1,17 @@
-/** Kubernetes name rules for metadata (apimachinery's validation, same limits and messages). */
-
-const LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_LABEL = new RegExp(`^${LABEL}$`);
-const DNS1123_SUBDOMAIN = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Kubernetes name rules for metadata: the checks of src/store/names.ts, with a suggested fix. */
+import { LABEL_1035_RULE, LABEL_RULE, SUBDOMAIN_RULE, isDns1035Label, isDns1123Label, isDns1123Subdomain } from '../../store/names.js';
 
 export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label';
 
+const RULES: Readonly<Record<NameRule, { test: (s: string) => boolean; text: string }>> = {
+  'dns1123-subdomain': { test: isDns1123Subdomain, text: SUBDOMAIN_RULE },
+  'dns1123-label': { test: isDns1123Label, text: LABEL_RULE },
+  'dns1035-label': { test: isDns1035Label, text: LABEL_1035_RULE },
+};
+
 /** `undefined` when `name` follows `rule`, else what a valid name looks like (a sentence fragment). */
 export function checkName(name: string, rule: NameRule): string | undefined {
-  switch (rule) {
-    case 'dns1123-subdomain':
-      return name.length <= 253 && DNS1123_SUBDOMAIN.test(name)
-        ? undefined
-        : "at most 253 characters: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
-    case 'dns1123-label':
-      return name.length <= 63 && DNS1123_LABEL.test(name)
-        ? undefined
-        : "at most 63 characters: lowercase letters, digits and '-', starting and ending with a letter or digit";
-    case 'dns1035-label':
-      return name.length <= 63 && DNS1035_LABEL.test(name)
-        ? undefined
-        : "at most 63 characters: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit";
-  }
+  return RULES[rule].test(name) ? undefined : RULES[rule].text;
 }
 
 /** A name close to `name` that follows `rule`, to suggest in a message; undefined if none is obvious. */
