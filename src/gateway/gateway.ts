@@ -1,7 +1,7 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
 import { ConfigRejectedError, type DataPlane, type Log } from '../haproxy/dataplane.js';
 import type { Diagnostic } from '../model/diagnostic.js';
-import type { StoredObject } from '../store/objects.js';
+import { KINDS, type StoredObject } from '../store/objects.js';
 import { translate } from '../translate/translate.js';
 import { formatDiagnostic } from '../cli/diagnostics-format.js';
 import { describeModel, type GatewayStatus, type ModelDescription } from './status.js';
@@ -99,7 +99,7 @@ export class Gateway {
       this.lastError = null;
       this.lastAccepted = result.accepted;
       this.described = describeModel(result.model, diagnostics);
-      this.updateMetrics(diagnostics);
+      this.updateMetrics(this.described);
     } catch (err) {
       this.lastError = err instanceof ConfigRejectedError ? err.message : `applying the configuration failed: ${String(err)}`;
       log('error', this.lastError);
@@ -118,18 +118,11 @@ export class Gateway {
     this.reported = now;
   }
 
-  private updateMetrics(diagnostics: readonly Diagnostic[]): void {
+  private updateMetrics(described: ModelDescription): void {
     const { metrics } = this.opts;
-    const rejected = new Map<string, Set<string>>();
-    for (const d of diagnostics) {
-      if (d.severity !== 'error') continue;
-      const set = rejected.get(d.object.kind) ?? new Set<string>();
-      set.add(`${d.object.namespace}/${d.object.name}`);
-      rejected.set(d.object.kind, set);
-    }
     metrics.rejectedObjects.reset();
-    for (const kind of ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap']) {
-      metrics.rejectedObjects.set({ kind }, rejected.get(kind)?.size ?? 0);
+    for (const kind of Object.keys(KINDS)) {
+      metrics.rejectedObjects.set({ kind }, described.rejected.filter((r) => r.kind === kind).length);
     }
     metrics.certificateExpiry.reset();
     for (const c of this.opts.dataplane.current?.model.certificates ?? []) {
