@@ -15,6 +15,8 @@ export interface Layout {
   exactMap: string;
   prefixMap: string;
   defaultMap: string;
+  /** The controller's snapshot of the last good cluster state (not read by HAProxy). */
+  snapshot: string;
   certFile(name: string): string;
   caFile(backend: string): string;
 }
@@ -39,6 +41,7 @@ export function layout(stateDir: string): Layout {
     exactMap: join(stateDir, 'maps', 'exact.map'),
     prefixMap: join(stateDir, 'maps', 'prefix.map'),
     defaultMap: join(stateDir, 'maps', 'default.map'),
+    snapshot: join(stateDir, 'snapshot.json'),
     certFile: (name) => join(stateDir, 'certs', `${name}.pem`),
     caFile: (backend) => join(stateDir, 'ca', `${backend}.pem`),
   };

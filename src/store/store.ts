@@ -58,6 +58,29 @@ export class ObjectStore {
     return this.#commit();
   }
 
+  /**
+   * Makes the store hold exactly `objects` of `kind`, leaving other kinds alone (for sources that
+   * re-read one kind at a time). One batch. Returns whether anything changed.
+   */
+  replaceKind(kind: string, objects: readonly StoredObject[]): boolean {
+    const next = new Map<string, StoredObject>();
+    for (const o of objects) if (o.kind === kind) next.set(objectKey(o), o);
+    let changed = false;
+    for (const [k, o] of this.#objects) {
+      if (o.kind === kind && !next.has(k)) {
+        this.#objects.delete(k);
+        changed = true;
+      }
+    }
+    for (const [k, o] of next) {
+      const old = this.#objects.get(k);
+      if (old !== undefined && sameObject(old, o)) continue;
+      this.#objects.set(k, o);
+      changed = true;
+    }
+    return changed ? this.#commit() : false;
+  }
+
   /** Adds or replaces objects, as one batch. Returns whether anything changed. */
   upsert(...objects: StoredObject[]): boolean {
     let changed = false;

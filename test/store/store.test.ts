@@ -56,6 +56,21 @@ describe('ObjectStore', () => {
     assert.equal(s.size, 0);
   });
 
+  it('replaceKind replaces one kind as one change and leaves the other kinds alone', () => {
+    const s = new ObjectStore();
+    s.upsert(obj('Service', 'default', 'old'), obj('Service', 'default', 'kept'), obj('Secret', 'default', 'tls'));
+    let calls = 0;
+    s.onChange(() => calls++);
+    assert.equal(s.replaceKind('Service', [obj('Service', 'default', 'kept'), obj('Service', 'shop', 'new')]), true);
+    assert.equal(calls, 1);
+    assert.deepEqual(keys(s), ['Secret/default/tls', 'Service/default/kept', 'Service/shop/new']);
+    // The same set again is no change; objects of another kind in the list are ignored.
+    assert.equal(s.replaceKind('Service', [obj('Service', 'shop', 'new'), obj('Service', 'default', 'kept'), obj('Ingress', 'x', 'y')]), false);
+    assert.equal(calls, 1);
+    assert.equal(s.replaceKind('Service', []), true);
+    assert.deepEqual(keys(s), ['Secret/default/tls']);
+  });
+
   it('unsubscribes, and a throwing listener neither undoes the change nor silences the others', () => {
     const s = new ObjectStore();
     let a = 0;
