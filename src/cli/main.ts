@@ -24,6 +24,10 @@ export function version(): string {
 
 export const commands: Record<string, Command> = {
   run: { summary: 'Run the gateway with Kubernetes YAML files as its source', run: async (argv) => (await import('./run.js')).runGateway(argv) },
+  controller: {
+    summary: 'Run the gateway with a Kubernetes cluster as its source (in a pod, or with --kubeconfig)',
+    run: async (argv) => (await import('./controller.js')).runController(argv),
+  },
   check: { summary: 'Check manifests the way the gateway reads them; print every problem', run: (argv) => runCheck(argv, stdout, stderr) },
   version: {
     summary: 'Print the version',

@@ -1,19 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { GatewayMetrics } from '../admin/metrics.js';
-import { startAdminServer } from '../admin/server.js';
-import { Gateway } from '../gateway/gateway.js';
-import { DataPlane } from '../haproxy/dataplane.js';
-import { layout } from '../haproxy/layout.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { loadManifests, type FieldLocator } from '../sources/files/load.js';
 import { watchManifests } from '../sources/files/watch.js';
 import { ObjectStore } from '../store/store.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { locateDiagnostics } from './check.js';
-import { jsonLog } from './log.js';
-
-const port = (def: number, what: string) => ({ type: 'integer' as const, default: def, min: 1, max: 65535, valueName: 'PORT', description: what });
+import { checkServingFlags, servingFlags, startServing, untilSignal } from './serve.js';
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -22,17 +13,9 @@ export const runCommand = defineCommand({
   positionals: true,
   flags: {
     manifests: { type: 'strings', valueName: 'PATH', description: 'A YAML file, or a directory whose .yaml/.yml files are read; repeatable' },
-    'http-port': port(8080, 'Port for plain HTTP'),
-    'https-port': port(8443, 'Port for HTTPS'),
-    'admin-port': port(9180, 'Port of the admin API (/healthz, /readyz, /metrics, /status), bound to 127.0.0.1 only'),
-    'listen-address': { type: 'string', default: '0.0.0.0', valueName: 'ADDR', description: 'Address the HTTP and HTTPS ports listen on' },
-    'state-dir': { type: 'string', default: '.gatehouse', valueName: 'DIR', description: 'Where HAProxy\'s configuration, maps, certificates (0600) and sockets are kept' },
-    'ingress-class': { type: 'string', default: 'gatehouse', valueName: 'NAME', description: 'The IngressClass this gateway serves' },
-    haproxy: { type: 'string', default: 'haproxy', valueName: 'PATH', description: 'The HAProxy binary' },
+    ...servingFlags,
   },
 });
-
-const IPV4_OR_ANY = /^(0\.0\.0\.0|127(\.\d{1,3}){3}|(\d{1,3}\.){3}\d{1,3}|\*)$/;
 
 /** `gatehouse run`: returns the exit code once stopped by SIGTERM/SIGINT. */
 export async function runGateway(argv: string[], hooks: { onStarted?: (ready: boolean) => void } = {}): Promise<number> {
@@ -44,7 +27,7 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
       process.stdout.write(formatHelp(runCommand) + '\n');
       return 0;
     }
-    if (!IPV4_OR_ANY.test(values['listen-address'])) throw new UsageError(`--listen-address ${values['listen-address']} is not an IPv4 address: give one such as 0.0.0.0 or 127.0.0.1`);
+    checkServingFlags(values);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`gatehouse run: ${e.message}\nRun "gatehouse run --help" for the flags.\n`);
@@ -58,9 +41,6 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
     return 2;
   }
 
-  const files = layout(resolve(values['state-dir']));
-  mkdirSync(resolve(files.stateDir, 'run'), { recursive: true, mode: 0o700 });
-  const log = jsonLog;
   const store = new ObjectStore();
   let sourceDiagnostics: Diagnostic[] = [];
   let locate: FieldLocator = () => undefined;
@@ -70,41 +50,27 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
     locate = loaded.locate;
     store.replaceAll(loaded.objects);
   };
-
-  const metrics = new GatewayMetrics();
-  const dataplane = new DataPlane({
-    layout: files,
-    listen: { address: values['listen-address'], httpPort: values['http-port'], httpsPort: values['https-port'] },
-    binary: values.haproxy,
-    metrics,
-    log,
-  });
-  const gateway = new Gateway({
+  const serving = await startServing(values, {
     objects: () => store.list(),
     sourceDiagnostics: () => sourceDiagnostics,
     locate: (d) => locateDiagnostics(d, locate),
-    ingressClass: values['ingress-class'],
     configMap: { name: 'gatehouse' },
-    dataplane,
-    metrics,
-    log,
   });
-  const admin = await startAdminServer(values['admin-port'], { ready: () => gateway.ready, status: () => gateway.status() }, metrics);
-  log('info', 'gatehouse run starting', { manifests: paths, stateDir: files.stateDir, http: values['http-port'], https: values['https-port'], admin: `127.0.0.1:${admin.port}` });
+  const { gateway, log } = serving;
+  log('info', 'gatehouse run starting', { manifests: paths, stateDir: serving.files.stateDir, http: values['http-port'], https: values['https-port'], admin: `${values['admin-address']}:${serving.adminPort}` });
 
   try {
     await load();
   } catch (e) {
     log('error', `reading the manifests failed: ${e instanceof Error ? e.message : String(e)}`);
-    await admin.close();
+    await serving.stop();
     return 2;
   }
   await gateway.sync();
   hooks.onStarted?.(gateway.ready);
   if (!gateway.ready) {
     log('error', `HAProxy could not start, so gatehouse stops: ${gateway.status().lastError ?? 'see the messages above'}`);
-    await dataplane.stop();
-    await admin.close();
+    await serving.stop();
     return 1;
   }
   // Sync after every read, even when no object changed: the problems found in the files may have.
@@ -115,17 +81,9 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
     );
   });
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      log('info', `${signal} received: stopping`);
-      done();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await untilSignal(log);
   watch.close();
-  await dataplane.stop();
-  await admin.close();
+  await serving.stop();
   log('info', 'stopped');
   return 0;
 }

@@ -18,6 +18,15 @@ export interface GatewayOptions {
   dataplane: DataPlane;
   metrics: GatewayMetrics;
   log: Log;
+  /** Called after each successful apply, with what it was made from. */
+  onApplied?: (applied: AppliedState) => void;
+}
+
+/** A successful sync: the objects translated, the Ingresses and Secrets served, the problems found. */
+export interface AppliedState {
+  objects: readonly StoredObject[];
+  accepted: ReadonlyMap<string, StoredObject>;
+  diagnostics: readonly Diagnostic[];
 }
 
 /**
@@ -73,8 +82,9 @@ export class Gateway {
   private async syncOnce(): Promise<void> {
     const { log, metrics } = this.opts;
     const now = new Date();
+    const objects = this.opts.objects();
     const result = translate({
-      objects: this.opts.objects(),
+      objects,
       ingressClass: this.opts.ingressClass,
       configMap: this.opts.configMap,
       now,
@@ -100,6 +110,7 @@ export class Gateway {
       this.lastAccepted = result.accepted;
       this.described = describeModel(result.model, diagnostics);
       this.updateMetrics(this.described);
+      this.opts.onApplied?.({ objects, accepted: result.accepted, diagnostics });
     } catch (err) {
       this.lastError = err instanceof ConfigRejectedError ? err.message : `applying the configuration failed: ${String(err)}`;
       log('error', this.lastError);

@@ -25,6 +25,22 @@ export function writeSnapshot(path: string, objects: readonly StoredObject[], wr
   writeFileAtomic(path, snapshotText(objects, writtenAt));
 }
 
+/** Writes the snapshot when the objects differ from the ones it last wrote. */
+export class SnapshotWriter {
+  #last = '';
+
+  constructor(readonly path: string) {}
+
+  /** True when it wrote; throws when writing fails (the next call tries again). */
+  write(objects: readonly StoredObject[]): boolean {
+    const key = snapshotText(objects, new Date(0));
+    if (key === this.#last) return false;
+    writeSnapshot(this.path, objects);
+    this.#last = key;
+    return true;
+  }
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
