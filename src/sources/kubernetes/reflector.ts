@@ -87,6 +87,11 @@ export class Reflector {
     return this.#synced;
   }
 
+  /** Where the next watch resumes: the last list, event or bookmark ('' = list first). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
   /** A watch is open now. */
   get watching(): boolean {
     return this.#watching;
