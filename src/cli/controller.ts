@@ -90,6 +90,7 @@ export async function runController(argv: string[]): Promise<number> {
 
   const store = new ObjectStore();
   let servingSnapshot = false;
+  let started = false;
   let lastApplied: AppliedState | null = null;
   let leaderWork: Promise<void> = Promise.resolve();
 
@@ -136,7 +137,17 @@ export async function runController(argv: string[]): Promise<number> {
   const snap = readSnapshot(serving.files.snapshot);
   if (snap.status === 'corrupt') log('error', `the snapshot ${serving.files.snapshot} is ignored because ${snap.reason}; it is replaced once the cluster has been read`);
 
-  source = new ClusterSource({ kc, scope: { namespace: values['watch-namespace'], configMap: flags.configMap }, store, registry: serving.metrics.registry, log });
+  source = new ClusterSource({
+    kc,
+    scope: { namespace: values['watch-namespace'], configMap: flags.configMap },
+    store,
+    registry: serving.metrics.registry,
+    log,
+    // A list that changed nothing still ends serving from the snapshot, and the snapshot is written then.
+    onSynced: () => {
+      if (started) void gateway.sync();
+    },
+  });
   statusWriter = new IngressStatusWriter(kc, { service: flags.publishService, addresses: values['publish-address'] }, log);
   events = new EventRecorder(kc, identity, log);
   elector = new LeaderElector({
@@ -174,6 +185,7 @@ export async function runController(argv: string[]): Promise<number> {
     }
   }
   store.onChange(() => void gateway.sync());
+  started = true;
   await gateway.sync();
   if (!gateway.ready) {
     log('error', `HAProxy could not start, so gatehouse stops: ${gateway.status().lastError ?? 'see the messages above'}`);

@@ -6,7 +6,7 @@
  * replicas racing for it exactly one wins. A leader that cannot renew within the renew deadline
  * stops leading; a leader that stops cleanly releases the Lease so another takes over at once.
  */
-import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Log } from '../../haproxy/dataplane.js';
 
 export interface LeaderOptions {
@@ -99,7 +99,7 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name, namespace },
-        spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: new Date(now), renewTime: new Date(now), leaseTransitions: 0 },
+        spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now), leaseTransitions: 0 },
       };
       return this.#write(() => this.#api.createNamespacedLease({ namespace, body: fresh }));
     }
@@ -116,8 +116,8 @@ export class LeaderElector {
     lease.spec = {
       holderIdentity: identity,
       leaseDurationSeconds: seconds,
-      acquireTime: mine && spec.acquireTime ? spec.acquireTime : new Date(now),
-      renewTime: new Date(now),
+      acquireTime: mine && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : new V1MicroTime(now),
+      renewTime: new V1MicroTime(now),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
     };
     return this.#write(() => this.#api.replaceNamespacedLease({ namespace, name, body: lease }));
@@ -139,7 +139,7 @@ export class LeaderElector {
     try {
       const lease = await this.#api.readNamespacedLease({ namespace, name });
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() };
+      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
       await this.#api.replaceNamespacedLease({ namespace, name, body: lease });
     } catch (err) {
       this.opts.log('warn', `leader election: releasing the Lease failed (another replica takes over when it expires): ${err instanceof Error ? err.message : String(err)}`);

@@ -17,6 +17,8 @@ export interface ClusterSourceOptions {
   registry: Registry;
   log: Log;
   timing?: Partial<ReflectorTiming>;
+  /** Called whenever a list completes and every kind has been listed (the first sync, and after relists). */
+  onSynced?: () => void;
 }
 
 export class ClusterSource {
@@ -43,7 +45,9 @@ export class ClusterSource {
         {
           onList: () => {
             this.metrics.relists.inc({ kind });
-            if (this.synced) this.#settleFirst('synced');
+            if (!this.synced) return;
+            this.#settleFirst('synced');
+            opts.onSynced?.();
           },
           onReconnect: (reason) => this.metrics.reconnects.inc({ kind, reason }),
           onListFailed: () => this.#settleFirst('unreachable'),
