@@ -1,0 +1,730 @@
+/**
+ * deploy/: the Kustomize base and the `accelerated` overlay, rendered by the real `kubectl kustomize`.
+ * Every rendered object is validated against the Kubernetes OpenAPI schemas (kubernetes-models),
+ * unknown fields included, and then the properties that matter are checked one by one: the pod
+ * security settings, the probes, the resources, least-privilege RBAC, the NetworkPolicy keeping the
+ * admin port closed, and the overlay's RuntimeClass, QAT resource, crypto settings and device plugin.
+ *
+ * The Dockerfile is checked statically only: this test does not build the image.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { DaemonSet, Deployment, type IDaemonSet, type IDeployment } from 'kubernetes-models/apps/v1';
+import { Lease } from 'kubernetes-models/coordination.k8s.io/v1';
+import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
+import { Ingress, IngressClass, NetworkPolicy, type IIngressClass, type INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { RuntimeClass, type IRuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
+import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import {
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+  type IClusterRole,
+  type IClusterRoleBinding,
+  type IRole,
+  type IRoleBinding,
+} from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import {
+  ConfigMap,
+  Namespace,
+  Secret,
+  Service,
+  ServiceAccount,
+  type IConfigMap,
+  type IContainer,
+  type IPodSpec,
+  type IPodTemplateSpec,
+  type IProbe,
+  type IService,
+  type IServiceAccount,
+} from 'kubernetes-models/v1';
+import { SETTINGS } from '../../src/translate/settings.js';
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+const NAMESPACE = 'gatehouse';
+const ADMIN_PORT = 9180;
+const QAT_RESOURCE = 'qat.intel.com/generic';
+/** ConfigMap keys the overlay sets that the settings table does not have yet (issue 4). */
+const PENDING_KEYS = new Set(['crypto-provider', 'crypto-async']);
+
+// ---------------------------------------------------------------------------------------------
+// Rendering and schema validation
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+type ModelClass = new (data: never) => { validate(): void };
+
+/** apiVersion/kind → the kubernetes-models class whose schema validates it. */
+const MODELS: Readonly<Record<string, ModelClass>> = {
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'apps/v1/DaemonSet': DaemonSet,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'networking.k8s.io/v1/IngressClass': IngressClass,
+  'networking.k8s.io/v1/Ingress': Ingress,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'discovery.k8s.io/v1/EndpointSlice': EndpointSlice,
+  'coordination.k8s.io/v1/Lease': Lease,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'node.k8s.io/v1/RuntimeClass': RuntimeClass,
+};
+
+/**
+ * Validates one object against its schema. The generated validators do not refuse fields the schema
+ * does not know (no additionalProperties: false), but the API server does (kubectl apply: strict
+ * field validation), and a misspelt field such as readOnlyRootFileSystem would silently do nothing.
+ * So the validator runs on a proxy that records every property it reads: a validator reads each
+ * property its schema declares, and every key of a map; a key it never read is unknown.
+ */
+function schemaProblems(obj: unknown): string[] {
+  if (!isRecord(obj) || typeof obj['apiVersion'] !== 'string' || typeof obj['kind'] !== 'string') {
+    return ['not a Kubernetes object (apiVersion and kind must be strings)'];
+  }
+  const key = `${obj['apiVersion']}/${obj['kind']}`;
+  const Model = MODELS[key];
+  if (!Model) return [`no schema known for ${key}: add its kubernetes-models class to MODELS in this test`];
+  const model = new Model(obj as never);
+  const read = new WeakMap<object, Set<string>>();
+  const proxies = new WeakMap<object, object>();
+  const wrap = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    const known = proxies.get(v);
+    if (known) return known;
+    const keys = new Set<string>();
+    read.set(v, keys);
+    const p = new Proxy(v, {
+      get(target, prop, receiver) {
+        if (typeof prop === 'string') keys.add(prop);
+        return wrap(Reflect.get(target, prop, receiver));
+      },
+    });
+    proxies.set(v, p);
+    return p;
+  };
+  const problems: string[] = [];
+  try {
+    (model.validate as (this: unknown) => void).call(wrap(model));
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, `${path}[${i}]`));
+      return;
+    }
+    const keys = read.get(v);
+    if (!keys) return; // never reached by the schema: free-form, or below a field already reported
+    for (const [k, child] of Object.entries(v)) {
+      const p = path ? `${path}.${k}` : k;
+      if (!keys.has(k)) problems.push(`${p}: unknown field (not in the ${key} schema)`);
+      else walk(child, p);
+    }
+  };
+  walk(model, '');
+  return problems;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+async function kustomize(dir: string): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('kubectl', ['kustomize', join(ROOT, dir)], { maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') {
+      throw new Error('kubectl was not found on PATH: these tests render deploy/ with `kubectl kustomize` (kubectl with kustomize v5); install kubectl and run them again');
+    }
+    throw new Error(`kubectl kustomize ${dir} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** Renders a kustomization and parses every document; fails on YAML errors. */
+async function render(dir: string): Promise<K8sObject[]> {
+  const text = await kustomize(dir);
+  const objects: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    assert.deepEqual(doc.errors.map((e) => e.message), [], `${dir}: YAML errors in the rendered output`);
+    const v: unknown = doc.toJS();
+    if (v === null || v === undefined) continue;
+    assert.ok(isRecord(v) && isRecord(v['metadata']) && typeof v['metadata']['name'] === 'string', `${dir}: a rendered document is not an object with metadata.name`);
+    objects.push(v as K8sObject);
+  }
+  assert.ok(objects.length > 0, `${dir}: kubectl kustomize rendered nothing`);
+  return objects;
+}
+
+const rendered = new Map<string, Promise<K8sObject[]>>();
+function objectsOf(dir: string): Promise<K8sObject[]> {
+  let p = rendered.get(dir);
+  if (!p) {
+    p = render(dir);
+    rendered.set(dir, p);
+  }
+  return p;
+}
+
+const id = (o: K8sObject): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+
+function all<T>(objs: K8sObject[], kind: string): T[] {
+  return objs.filter((o) => o.kind === kind) as unknown as T[];
+}
+
+function one<T>(objs: K8sObject[], kind: string, name?: string): T {
+  const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  assert.equal(found.length, 1, `expected exactly one ${kind}${name ? ` named ${name}` : ''}, found ${found.length}`);
+  return found[0] as unknown as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers on pods and flags
+
+interface Workload {
+  what: string;
+  template: IPodTemplateSpec;
+}
+
+function workloads(objs: K8sObject[]): Workload[] {
+  return [...all<IDeployment>(objs, 'Deployment'), ...all<IDaemonSet>(objs, 'DaemonSet')].map((w) => ({
+    what: `${w.kind} ${w.metadata?.namespace}/${w.metadata?.name}`,
+    template: w.spec!.template,
+  }));
+}
+
+function podSpec(w: { spec?: { template: IPodTemplateSpec } }): IPodSpec {
+  const spec = w.spec?.template.spec;
+  assert.ok(spec, 'pod template has a spec');
+  return spec;
+}
+
+function gatewayDeployment(objs: K8sObject[]): IDeployment {
+  return one<IDeployment>(objs, 'Deployment', 'gatehouse');
+}
+
+function gatewayContainer(objs: K8sObject[]): IContainer {
+  const containers = podSpec(gatewayDeployment(objs)).containers;
+  assert.equal(containers.length, 1, 'the gateway pod has one container');
+  return containers[0]!;
+}
+
+/** The value of `--name=value` or `--name value` in an argument list. */
+function flag(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    if (a === name) return args[i + 1];
+  }
+  return undefined;
+}
+
+function containerPort(c: IContainer, port: number | string): number {
+  if (typeof port === 'number') return port;
+  const named = c.ports?.find((p) => p.name === port);
+  assert.ok(named, `container ${c.name}: port ${JSON.stringify(port)} is not one of its named ports`);
+  return named.containerPort;
+}
+
+function httpProbe(c: IContainer, probe: IProbe | undefined, what: string): { path: string; port: number } {
+  assert.ok(probe, `container ${c.name}: ${what} is set`);
+  assert.ok(probe.httpGet, `container ${c.name}: ${what} is an HTTP GET`);
+  return { path: probe.httpGet.path ?? '/', port: containerPort(c, probe.httpGet.port) };
+}
+
+function matches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Flags a command accepts, read from its `--help`; null when this build does not have the command. */
+async function commandFlags(command: string): Promise<Set<string> | null> {
+  try {
+    const { stdout } = await execFileAsync(process.execPath, [MAIN, command, '--help']);
+    return new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
+  } catch (e) {
+    const err = e as { stderr?: string };
+    if (err.stderr?.includes(`unknown command "${command}"`)) return null;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks that hold for the base and for every overlay
+
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+/** resource (group/resource) → the only write verbs allowed on it. */
+const WRITES: Readonly<Record<string, readonly string[]>> = {
+  'networking.k8s.io/ingresses/status': ['update', 'patch'],
+  '/events': ['create', 'patch'],
+  'coordination.k8s.io/leases': ['create', 'update'],
+};
+/** Everything the controller may read. */
+const READS = new Set([
+  'networking.k8s.io/ingresses',
+  'networking.k8s.io/ingressclasses',
+  '/services',
+  'discovery.k8s.io/endpointslices',
+  '/secrets',
+  '/configmaps',
+  'coordination.k8s.io/leases',
+]);
+
+function commonChecks(dir: string): void {
+  it('renders with kubectl kustomize, and every object validates against its Kubernetes schema (unknown fields refused)', async () => {
+    const objs = await objectsOf(dir);
+    const problems = objs.flatMap((o) => schemaProblems(o).map((p) => `${id(o)}: ${p}`));
+    assert.deepEqual(problems, []);
+  });
+
+  it('has the objects of the base, namespaced objects in their namespaces', async () => {
+    const objs = await objectsOf(dir);
+    for (const [kind, name] of [
+      ['Namespace', NAMESPACE],
+      ['ServiceAccount', 'gatehouse'],
+      ['ClusterRole', 'gatehouse'],
+      ['ClusterRoleBinding', 'gatehouse'],
+      ['Role', 'gatehouse'],
+      ['RoleBinding', 'gatehouse'],
+      ['Deployment', 'gatehouse'],
+      ['Service', 'gatehouse'],
+      ['IngressClass', 'gatehouse'],
+      ['ConfigMap', 'gatehouse'],
+      ['PodDisruptionBudget', 'gatehouse'],
+      ['NetworkPolicy', 'gatehouse'],
+    ] as const) {
+      one(objs, kind, name);
+    }
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'IngressClass', 'RuntimeClass']);
+    const namespaces = new Set(all<K8sObject>(objs, 'Namespace').map((n) => n.metadata.name));
+    for (const o of objs) {
+      if (clusterScoped.has(o.kind)) assert.equal(o.metadata.namespace, undefined, `${id(o)} is cluster-scoped and has no namespace`);
+      else assert.ok(o.metadata.namespace && namespaces.has(o.metadata.namespace), `${id(o)}: its namespace is one the manifests create`);
+    }
+    for (const o of objs.filter((x) => x.metadata.labels?.['app.kubernetes.io/component'] === 'gateway')) {
+      assert.equal(o.metadata.namespace, NAMESPACE, `${id(o)} is in the ${NAMESPACE} namespace`);
+    }
+  });
+
+  it('runs every container without privileges: read-only root file system, all capabilities dropped, no escalation, RuntimeDefault seccomp', async () => {
+    const objs = await objectsOf(dir);
+    const ws = workloads(objs);
+    assert.ok(ws.length > 0);
+    for (const w of ws) {
+      const pod = w.template.spec!;
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const where = `${w.what} container ${c.name}`;
+        const sc = c.securityContext;
+        assert.ok(sc, `${where}: securityContext is set`);
+        assert.equal(sc.readOnlyRootFilesystem, true, `${where}: readOnlyRootFilesystem`);
+        assert.equal(sc.allowPrivilegeEscalation, false, `${where}: allowPrivilegeEscalation false`);
+        assert.notEqual(sc.privileged, true, `${where}: not privileged`);
+        assert.ok(sc.capabilities?.drop?.includes('ALL'), `${where}: capabilities.drop has ALL`);
+        assert.deepEqual(sc.capabilities?.add ?? [], [], `${where}: no capability added`);
+        const seccomp = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type;
+        assert.equal(seccomp, 'RuntimeDefault', `${where}: seccomp RuntimeDefault`);
+        assert.notEqual(pod.hostNetwork, true, `${w.what}: no host network`);
+        assert.notEqual(pod.hostPID, true, `${w.what}: no host PID namespace`);
+      }
+    }
+  });
+
+  it('runs the gateway non-root (uid 10001); only the device plugin runs as root', async () => {
+    const objs = await objectsOf(dir);
+    for (const w of workloads(objs)) {
+      const pod = w.template.spec!;
+      for (const c of pod.containers) {
+        const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+        const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+        if (w.template.metadata?.labels?.['app.kubernetes.io/component'] === 'device-plugin') {
+          // Documented in device-plugin.yaml: the kubelet's device-plugin directory belongs to root.
+          assert.equal(uid, 0, `${w.what}: the device plugin runs as root, explicitly`);
+          continue;
+        }
+        assert.equal(nonRoot, true, `${w.what} container ${c.name}: runAsNonRoot`);
+        assert.equal(uid, 10001, `${w.what} container ${c.name}: runAsUser 10001`);
+      }
+    }
+    assert.equal(podSpec(gatewayDeployment(objs)).securityContext?.runAsNonRoot, true, 'the gateway pod is runAsNonRoot');
+  });
+
+  it('sets CPU and memory requests and limits on every container', async () => {
+    const objs = await objectsOf(dir);
+    for (const w of workloads(objs)) {
+      for (const c of w.template.spec!.containers) {
+        const r = c.resources;
+        for (const [kind, key] of [['requests', 'cpu'], ['requests', 'memory'], ['limits', 'cpu'], ['limits', 'memory']] as const) {
+          assert.ok(r?.[kind]?.[key] !== undefined, `${w.what} container ${c.name}: resources.${kind}.${key} is set`);
+        }
+      }
+    }
+  });
+
+  it('probes the gateway on /healthz (startup, liveness) and /readyz (readiness) on the admin port, which listens where the kubelet reaches it', async () => {
+    const objs = await objectsOf(dir);
+    const c = gatewayContainer(objs);
+    const args = c.args ?? [];
+    assert.equal(args[0], 'controller', 'the container runs `gatehouse controller`');
+    assert.equal(Number(flag(args, '--admin-port')), ADMIN_PORT, '--admin-port');
+    assert.deepEqual(httpProbe(c, c.livenessProbe, 'livenessProbe'), { path: '/healthz', port: ADMIN_PORT });
+    assert.deepEqual(httpProbe(c, c.readinessProbe, 'readinessProbe'), { path: '/readyz', port: ADMIN_PORT });
+    if (c.startupProbe) assert.deepEqual(httpProbe(c, c.startupProbe, 'startupProbe'), { path: '/healthz', port: ADMIN_PORT });
+    // The kubelet probes the pod IP, so the admin API must listen there too, not only on 127.0.0.1
+    // (its default). 0.0.0.0 also keeps loopback for `kubectl port-forward`.
+    const adminAddress = flag(args, '--admin-address');
+    assert.ok(adminAddress === '0.0.0.0' || adminAddress === '$(POD_IP)', `--admin-address ${adminAddress} is reachable by the kubelet`);
+    if (adminAddress === '$(POD_IP)') {
+      const podIp = c.env?.find((e) => e.name === 'POD_IP');
+      assert.equal(podIp?.valueFrom?.fieldRef?.fieldPath, 'status.podIP', 'POD_IP comes from the downward API');
+    }
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      assert.ok(!probe?.httpGet?.host, 'probes go to the pod IP (no host set)');
+    }
+  });
+
+  it('keeps the state in an emptyDir at --state-dir and gives /tmp an emptyDir (the root file system is read-only)', async () => {
+    const objs = await objectsOf(dir);
+    const deploy = gatewayDeployment(objs);
+    const c = gatewayContainer(objs);
+    const volumes = new Map((podSpec(deploy).volumes ?? []).map((v) => [v.name, v]));
+    const stateDir = flag(c.args ?? [], '--state-dir');
+    assert.ok(stateDir?.startsWith('/'), '--state-dir is an absolute path');
+    for (const path of [stateDir, '/tmp']) {
+      const mount = c.volumeMounts?.find((m) => m.mountPath === path);
+      assert.ok(mount, `${path} is mounted`);
+      assert.notEqual(mount.readOnly, true, `${path} is writable`);
+      assert.ok(volumes.get(mount.name)?.emptyDir, `${path} is an emptyDir`);
+    }
+  });
+
+  it('runs two replicas spread over nodes, with a PodDisruptionBudget of minAvailable 1 on the same pods', async () => {
+    const objs = await objectsOf(dir);
+    const deploy = gatewayDeployment(objs);
+    assert.equal(deploy.spec?.replicas, 2);
+    const labels = deploy.spec!.template.metadata?.labels;
+    assert.ok(matches(deploy.spec!.selector.matchLabels, labels), 'the Deployment selects its own pods');
+    const anti = podSpec(deploy).affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    assert.ok(
+      anti.some((t) => t.podAffinityTerm.topologyKey === 'kubernetes.io/hostname' && matches(t.podAffinityTerm.labelSelector?.matchLabels, labels)),
+      'preferred anti-affinity on kubernetes.io/hostname against its own pods',
+    );
+    const pdb = one<IPodDisruptionBudget>(objs, 'PodDisruptionBudget', 'gatehouse');
+    assert.equal(pdb.spec?.minAvailable, 1);
+    assert.ok(matches(pdb.spec?.selector?.matchLabels, labels), 'the PDB selects the gateway pods');
+  });
+
+  it('exposes 80→8080 and 443→8443 through a LoadBalancer Service with appProtocol, and never the admin port', async () => {
+    const objs = await objectsOf(dir);
+    const c = gatewayContainer(objs);
+    const svc = one<IService>(objs, 'Service', 'gatehouse');
+    assert.equal(svc.spec?.type, 'LoadBalancer');
+    assert.ok(matches(svc.spec?.selector, gatewayDeployment(objs).spec!.template.metadata?.labels), 'the Service selects the gateway pods');
+    const ports = (svc.spec?.ports ?? []).map((p) => ({ port: p.port, target: containerPort(c, p.targetPort ?? p.port), appProtocol: p.appProtocol }));
+    assert.deepEqual(ports, [
+      { port: 80, target: 8080, appProtocol: 'http' },
+      { port: 443, target: 8443, appProtocol: 'https' },
+    ]);
+    assert.equal(Number(flag(c.args ?? [], '--http-port') ?? 8080), 8080);
+    assert.equal(Number(flag(c.args ?? [], '--https-port') ?? 8443), 8443);
+    assert.equal(flag(c.args ?? [], '--publish-service'), '$(POD_NAMESPACE)/gatehouse', '--publish-service names this Service');
+  });
+
+  it('has the IngressClass the controller serves, not the default class', async () => {
+    const objs = await objectsOf(dir);
+    const ic = one<IIngressClass>(objs, 'IngressClass', 'gatehouse');
+    assert.equal(ic.spec?.controller, 'gatehouse.io/ingress-controller');
+    assert.equal(ic.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'], 'false');
+    assert.equal(flag(gatewayContainer(objs).args ?? [], '--ingress-class') ?? 'gatehouse', ic.metadata?.name);
+  });
+
+  it('admits traffic to 8080 and 8443 only: the NetworkPolicy keeps the admin port closed', async () => {
+    const objs = await objectsOf(dir);
+    const c = gatewayContainer(objs);
+    const np = one<INetworkPolicy>(objs, 'NetworkPolicy', 'gatehouse');
+    assert.ok(matches(np.spec?.podSelector.matchLabels, gatewayDeployment(objs).spec!.template.metadata?.labels), 'it selects the gateway pods');
+    assert.ok(np.spec?.policyTypes?.includes('Ingress'), 'policyTypes has Ingress');
+    const admitted: number[] = [];
+    for (const rule of np.spec?.ingress ?? []) {
+      assert.ok(rule.ports && rule.ports.length > 0, 'every rule names its ports (a rule without ports admits all of them)');
+      for (const p of rule.ports) {
+        assert.ok(p.port !== undefined, 'every port is named (a port-less entry admits all ports)');
+        const port = containerPort(c, p.port);
+        const end = p.endPort ?? port;
+        assert.ok(!(port <= ADMIN_PORT && ADMIN_PORT <= end), `the admin port ${ADMIN_PORT} is not admitted (rule admits ${port}-${end})`);
+        admitted.push(port);
+      }
+    }
+    assert.deepEqual(admitted.sort(), [8080, 8443]);
+    // No other NetworkPolicy opens it either.
+    for (const other of all<INetworkPolicy>(objs, 'NetworkPolicy').filter((n) => n !== np)) {
+      for (const rule of other.spec?.ingress ?? []) {
+        for (const p of rule.ports ?? [{}]) {
+          assert.ok(p.port !== undefined && containerPort(c, p.port) !== ADMIN_PORT, `NetworkPolicy ${other.metadata?.name} does not admit the admin port`);
+        }
+      }
+    }
+  });
+
+  it('grants least privilege: reads only what the controller watches; writes only Ingress status, Events and its Lease; no wildcard', async () => {
+    const objs = await objectsOf(dir);
+    const roles = [...all<IClusterRole>(objs, 'ClusterRole'), ...all<IRole>(objs, 'Role')];
+    assert.ok(roles.length >= 2);
+    const readable = new Set<string>();
+    for (const role of roles) {
+      const name = `${role.kind} ${role.metadata?.name}`;
+      assert.equal((role as IClusterRole).aggregationRule, undefined, `${name}: no aggregation rule`);
+      for (const rule of role.rules ?? []) {
+        const fields = [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs, ...(rule.resourceNames ?? []), ...(rule.nonResourceURLs ?? [])];
+        assert.ok(!fields.some((f) => f.includes('*')), `${name}: no "*" in ${JSON.stringify(rule)}`);
+        assert.equal(rule.nonResourceURLs, undefined, `${name}: no non-resource URLs`);
+        for (const group of rule.apiGroups ?? []) {
+          for (const resource of rule.resources ?? []) {
+            const gr = `${group}/${resource}`;
+            for (const verb of rule.verbs) {
+              if (READ_VERBS.has(verb)) {
+                assert.ok(READS.has(gr), `${name}: reads ${gr}, which the controller does not watch`);
+                readable.add(gr);
+              } else {
+                assert.ok(WRITES[gr]?.includes(verb), `${name}: "${verb}" on ${gr} is not one of the allowed writes`);
+              }
+            }
+            if (gr === '/secrets') assert.ok(rule.verbs.every((v) => READ_VERBS.has(v)), `${name}: secrets only get/list/watch`);
+          }
+        }
+      }
+    }
+    assert.deepEqual([...readable].sort(), [...READS].sort(), 'the controller can read everything it watches');
+
+    const c = gatewayContainer(objs);
+    const args = c.args ?? [];
+    const role = one<IRole>(objs, 'Role', 'gatehouse');
+    assert.equal(role.metadata?.namespace, NAMESPACE);
+    // The ConfigMap and Lease named by the flags are the ones the Role names.
+    const cmName = (flag(args, '--configmap') ?? 'gatehouse/gatehouse').split('/')[1];
+    const leaseName = (flag(args, '--lease') ?? 'gatehouse/gatehouse-leader').split('/')[1];
+    const cmRules = (role.rules ?? []).filter((r) => r.resources?.includes('configmaps'));
+    assert.ok(cmRules.length > 0 && cmRules.every((r) => r.resourceNames?.length === 1 && r.resourceNames[0] === cmName), `configmaps only by name (${cmName})`);
+    const leaseUpdate = (role.rules ?? []).filter((r) => r.resources?.includes('leases') && r.verbs.some((v) => v !== 'create'));
+    assert.ok(leaseUpdate.length > 0 && leaseUpdate.every((r) => r.resourceNames?.length === 1 && r.resourceNames[0] === leaseName), `lease get/update only on ${leaseName}`);
+    for (const cr of all<IClusterRole>(objs, 'ClusterRole')) {
+      for (const r of cr.rules ?? []) {
+        assert.ok(!r.resources?.some((x) => x === 'configmaps' || x === 'leases'), 'ConfigMap and Lease access is namespaced (Role), not cluster-wide');
+      }
+    }
+
+    // Bindings give exactly these roles to the gateway's ServiceAccount, which the Deployment uses.
+    const sa = one<IServiceAccount>(objs, 'ServiceAccount', 'gatehouse');
+    assert.equal(podSpec(gatewayDeployment(objs)).serviceAccountName, sa.metadata?.name);
+    assert.notEqual(podSpec(gatewayDeployment(objs)).automountServiceAccountToken, false, 'the controller gets its token');
+    for (const b of [...all<IClusterRoleBinding>(objs, 'ClusterRoleBinding'), ...all<IRoleBinding>(objs, 'RoleBinding')]) {
+      assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'gatehouse', namespace: NAMESPACE }], `${b.kind} ${b.metadata?.name}: bound to the gateway's ServiceAccount only`);
+      const target = roles.find((r) => r.kind === b.roleRef.kind && r.metadata?.name === b.roleRef.name);
+      assert.ok(target, `${b.kind} ${b.metadata?.name}: its roleRef ${b.roleRef.kind} ${b.roleRef.name} is one of ours`);
+    }
+  });
+
+  it('sets only ConfigMap keys Gatehouse knows', async () => {
+    const objs = await objectsOf(dir);
+    const cm = one<IConfigMap>(objs, 'ConfigMap', 'gatehouse');
+    const known = new Set(SETTINGS.filter((s) => s.configMap).map((s) => s.name));
+    for (const key of Object.keys(cm.data ?? {})) {
+      assert.ok(known.has(key) || PENDING_KEYS.has(key), `ConfigMap key ${key} is a Gatehouse setting`);
+    }
+  });
+
+  it("passes only flags the gatehouse command accepts (checked against its --help once the command exists)", async (t) => {
+    const objs = await objectsOf(dir);
+    for (const w of workloads(objs)) {
+      for (const c of w.template.spec!.containers) {
+        const args = c.args ?? [];
+        const command = args[0];
+        assert.ok(command && !command.startsWith('-'), `${w.what}: args start with a gatehouse command`);
+        const flags = await commandFlags(command);
+        if (flags === null) {
+          t.diagnostic(`gatehouse ${command} is not in this build yet: its flags are not checked`);
+          continue;
+        }
+        for (const a of args.slice(1).filter((x) => x.startsWith('--'))) {
+          const name = a.split('=')[0]!;
+          assert.ok(flags.has(name), `${w.what}: gatehouse ${command} has no flag ${name}`);
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('deploy/base', () => {
+  commonChecks('deploy/base');
+
+  it('has no RuntimeClass, accelerator or device plugin', async () => {
+    const objs = await objectsOf('deploy/base');
+    assert.equal(all(objs, 'RuntimeClass').length, 0);
+    assert.equal(all(objs, 'DaemonSet').length, 0);
+    assert.equal(podSpec(gatewayDeployment(objs)).runtimeClassName, undefined);
+    assert.equal(gatewayContainer(objs).resources?.limits?.[QAT_RESOURCE], undefined);
+  });
+});
+
+describe('deploy/overlays/accelerated', () => {
+  const dir = 'deploy/overlays/accelerated';
+  commonChecks(dir);
+
+  it('has a RuntimeClass with overhead.podFixed and scheduling (nodeSelector + tolerations), used by the Deployment', async () => {
+    const objs = await objectsOf(dir);
+    const rcs = all<IRuntimeClass>(objs, 'RuntimeClass');
+    assert.equal(rcs.length, 1);
+    const rc = rcs[0]!;
+    assert.ok(rc.handler, 'handler is set');
+    assert.ok(rc.overhead?.podFixed?.['cpu'] && rc.overhead.podFixed['memory'], 'overhead.podFixed has cpu and memory');
+    assert.ok(Object.keys(rc.scheduling?.nodeSelector ?? {}).length > 0, 'scheduling.nodeSelector is set');
+    assert.ok((rc.scheduling?.tolerations ?? []).length > 0, 'scheduling.tolerations is set');
+    assert.equal(podSpec(gatewayDeployment(objs)).runtimeClassName, rc.metadata?.name, 'the Deployment runs in this RuntimeClass');
+  });
+
+  it('asks for one QAT device per gateway pod and keeps the base resources', async () => {
+    const objs = await objectsOf(dir);
+    const r = gatewayContainer(objs).resources;
+    assert.ok(Number(r?.limits?.[QAT_RESOURCE]) >= 1, `limits.${QAT_RESOURCE} ≥ 1`);
+    const base = gatewayContainer(await objectsOf('deploy/base')).resources;
+    for (const key of ['cpu', 'memory']) {
+      assert.equal(r?.limits?.[key], base?.limits?.[key], `limits.${key} from the base is kept`);
+      assert.equal(r?.requests?.[key], base?.requests?.[key], `requests.${key} from the base is kept`);
+    }
+  });
+
+  it('enables the crypto provider in the ConfigMap and keeps the base keys', async () => {
+    const objs = await objectsOf(dir);
+    const data = one<IConfigMap>(objs, 'ConfigMap', 'gatehouse').data ?? {};
+    assert.equal(data['crypto-provider'], 'qatprovider');
+    assert.equal(data['crypto-async'], 'true');
+    const base = one<IConfigMap>(await objectsOf('deploy/base'), 'ConfigMap', 'gatehouse').data ?? {};
+    for (const [k, v] of Object.entries(base)) assert.equal(data[k], v, `base key ${k} is kept`);
+  });
+
+  it('runs the device plugin on the RuntimeClass nodes, with the kubelet socket directory, /dev/vfio and a read-only /sys', async () => {
+    const objs = await objectsOf(dir);
+    const ds = one<IDaemonSet>(objs, 'DaemonSet');
+    const rc = one<IRuntimeClass>(objs, 'RuntimeClass');
+    const pod = podSpec(ds);
+    assert.deepEqual(pod.nodeSelector, rc.scheduling?.nodeSelector, 'the same nodes as the RuntimeClass');
+    for (const t of rc.scheduling?.tolerations ?? []) {
+      assert.ok(pod.tolerations?.some((x) => x.key === t.key && x.value === t.value && x.effect === t.effect), `tolerates ${t.key}=${t.value}:${t.effect}`);
+    }
+    const c = pod.containers[0]!;
+    assert.equal(c.args?.[0], 'device-plugin');
+    const hostPaths = new Map((pod.volumes ?? []).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath!.path]));
+    const mounts = new Map((c.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+    for (const [path, readOnly] of [['/var/lib/kubelet/device-plugins', false], ['/dev/vfio', true], ['/sys', true]] as const) {
+      const m = mounts.get(path);
+      assert.ok(m, `${path} is mounted`);
+      assert.equal(hostPaths.get(m.name), path, `${path} is the host's ${path}`);
+      if (readOnly) assert.equal(m.readOnly, true, `${path} is read-only`);
+    }
+    assert.equal(pod.automountServiceAccountToken, false, 'the device plugin has no API token');
+    assert.notEqual(ds.metadata?.namespace, NAMESPACE, 'the device plugin is not in the gateway namespace');
+    const ns = one<K8sObject>(objs, 'Namespace', ds.metadata?.namespace);
+    assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged', 'its namespace admits host paths');
+  });
+});
+
+describe('schema check', () => {
+  it('refuses a misspelt field, a wrong type and an unknown kind', () => {
+    const deployment = (securityContext: Record<string, unknown>, replicas: unknown = 1) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x', labels: { a: 'b' } },
+      spec: {
+        replicas,
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i', securityContext, resources: { limits: { cpu: '1' } } }] } },
+      },
+    });
+    assert.deepEqual(schemaProblems(deployment({ readOnlyRootFilesystem: true })), []);
+    assert.deepEqual(schemaProblems(deployment({ readOnlyRootFileSystem: true })), [
+      'spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem: unknown field (not in the apps/v1/Deployment schema)',
+    ]);
+    assert.match(schemaProblems(deployment({}, 'two')).join('\n'), /replicas must be integer/);
+    assert.match(schemaProblems({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }).join('\n'), /no schema known for example\.com\/v1\/Widget/);
+  });
+});
+
+describe('Dockerfile (static check: the image is not built by the tests)', () => {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  // Joined continuation lines, comments dropped.
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const stages: { from: string; lines: string[] }[] = [];
+  for (const l of lines) {
+    const m = /^FROM\s+(\S+)/i.exec(l);
+    if (m) stages.push({ from: m[1]!, lines: [] });
+    else stages.at(-1)?.lines.push(l);
+  }
+  const final = stages.at(-1);
+
+  it('is multi-stage: built in a Node 20 stage, copied into a slim Node 20 runtime', () => {
+    assert.ok(stages.length >= 2, 'at least two FROM stages');
+    assert.match(stages[0]!.from, /^node:20-bookworm\b/);
+    assert.match(final!.from, /^node:20-bookworm-slim\b/);
+    assert.ok(stages[0]!.lines.some((l) => /npm ci\b/.test(l)) && stages[0]!.lines.some((l) => /npm run build\b/.test(l)), 'the build stage runs npm ci and npm run build');
+    assert.ok(final!.lines.some((l) => /^COPY\s+--from=/i.test(l)), 'the runtime copies from the build stage');
+    assert.ok(!final!.lines.some((l) => /npm (ci|install)\b(?!.*--omit=dev)/.test(l)), 'no dev dependencies installed in the runtime');
+  });
+
+  it('installs HAProxy (and openssl, for the default certificate) from Debian in the runtime stage', () => {
+    const install = final!.lines.find((l) => /apt-get install/.test(l));
+    assert.ok(install, 'apt-get install in the runtime stage');
+    assert.match(install, /\bhaproxy\b/);
+    assert.match(install, /\bopenssl\b/);
+    assert.match(install, /--no-install-recommends/);
+  });
+
+  it('runs as the non-root uid 10001, the same the Deployment asks for', () => {
+    const users = final!.lines.filter((l) => /^USER\s/i.test(l));
+    assert.ok(users.length > 0, 'USER is set');
+    const user = /^USER\s+(\S+)/i.exec(users.at(-1)!)![1]!;
+    assert.match(user, /^10001(:10001)?$/, 'numeric uid, so runAsNonRoot can be verified');
+  });
+
+  it('starts the package bin, dist/src/cli/main.js, with `controller` by default', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const entry = final!.lines.find((l) => /^ENTRYPOINT\s/i.test(l));
+    assert.ok(entry, 'ENTRYPOINT is set');
+    const argv = JSON.parse(entry.replace(/^ENTRYPOINT\s+/i, '')) as string[];
+    assert.ok(argv.includes('node') && argv.includes(`/app/${pkg.bin['gatehouse']}`), `ENTRYPOINT runs node /app/${pkg.bin['gatehouse']}`);
+    const cmd = final!.lines.find((l) => /^CMD\s/i.test(l));
+    assert.equal((JSON.parse(cmd!.replace(/^CMD\s+/i, '')) as string[])[0], 'controller');
+  });
+
+  it('.dockerignore keeps node_modules, dist and .git out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split(/\r?\n/).map((l) => l.trim());
+    for (const p of ['node_modules', 'dist', '.git']) assert.ok(ignored.includes(p), `${p} is ignored`);
+  });
+});
