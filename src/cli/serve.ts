@@ -18,7 +18,7 @@ export const servingFlags = {
   'http-port': portFlag('Port for plain HTTP', 8080),
   'https-port': portFlag('Port for HTTPS', 8443),
   'admin-port': portFlag('Port of the admin API (/healthz, /readyz, /metrics, /status)', 9180),
-  'admin-address': { type: 'string', default: '127.0.0.1', valueName: 'ADDR', description: 'Address the admin API listens on: loopback unless set (in a pod, its IP, for the kubelet\'s probes)' },
+  'admin-address': { type: 'string', default: '127.0.0.1', valueName: 'ADDR', description: 'Address the admin API listens on; keep it local (deploy/ uses 0.0.0.0 for the kubelet\'s probes, with a NetworkPolicy closing the port)' },
   'listen-address': { type: 'string', default: '0.0.0.0', valueName: 'ADDR', description: 'Address the HTTP and HTTPS ports listen on' },
   'state-dir': { type: 'string', default: '.gatehouse', valueName: 'DIR', description: 'Where HAProxy\'s configuration, maps, certificates (0600) and sockets are kept' },
   'ingress-class': { type: 'string', default: 'gatehouse', valueName: 'NAME', description: 'The IngressClass this gateway serves' },
