@@ -156,6 +156,28 @@ describe('gatehouse controller', () => {
     }
   });
 
+  it('publishes the load-balancer addresses of --publish-service and follows them', async () => {
+    const api = await startFakeApiServer();
+    const lbService = (ingress: unknown[]): Obj => ({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'gatehouse', namespace: 'gatehouse' },
+      spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      status: { loadBalancer: { ingress } },
+    });
+    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    api.create(lbService([]));
+    api.update(lbService([{ ip: '192.0.2.50' }]));
+    const ctl = await startController(api.kubeconfigPath, { args: ['--publish-service', 'gatehouse/gatehouse'] });
+    try {
+      const lb = () => JSON.stringify((api.get('networking.k8s.io/v1', 'Ingress', 'shop', 'shop')?.['status'] as { loadBalancer?: unknown })?.loadBalancer);
+      await waitFor(() => lb() === JSON.stringify({ ingress: [{ ip: '192.0.2.50' }] }), 10_000, `the Service's address in the status (now ${lb()})`);
+      api.update(lbService([{ hostname: 'lb-123.example.net' }]));
+      await waitFor(() => lb() === JSON.stringify({ ingress: [{ hostname: 'lb-123.example.net' }] }), 10_000, `the new address (now ${lb()})`);
+    } finally {
+      await ctl.stop();
+      await api.close();
+    }
+  });
+
   it('resumes after a watch is cut mid-stream and relists after 410 Gone, with the counters to show it', async () => {
     const api = await startFakeApiServer();
     seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
