@@ -22,3 +22,9 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# kubectl renders deploy/ (kubectl kustomize) in the tests. It is not installed here: Debian 12's
+# kubernetes-client (1.20) is too old for Kustomize v5 manifests and npm has no kubectl.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl (1.27 or newer) is missing: the deploy/ tests will fail until it is installed from the Kubernetes packages" >&2
+fi
