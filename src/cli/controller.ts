@@ -108,7 +108,7 @@ export async function runController(argv: string[]): Promise<number> {
       const served = new Set([...applied.accepted.keys()].filter((k) => k.startsWith('Ingress/')));
       await statusWriter.update(store.list().filter((o) => o.kind === 'Ingress'), served);
       await events.record(applied.diagnostics, applied.objects);
-    });
+    }).catch((err: unknown) => serving.log('warn', `the leader's status and Event writes failed (tried again on the next change): ${String(err)}`));
   };
 
   const serving = await startServing(values, {
