@@ -24,18 +24,18 @@ const shopIngress = (extra: Partial<Parameters<typeof ingress>[1]> = {}): Obj =>
   ingress('shop', { namespace: 'shop', rules: [{ host: 'shop.example', paths: [{ path: '/', service: 'web' }] }], ...extra });
 
 /** The backend answering `host` on the controller's HTTP port, or the status code when none does. */
-async function answer(ctl: RunningController, host = 'shop.example'): Promise<string> {
+async function answer(ctl: RunningController, host = 'shop.example', path = '/'): Promise<string> {
   try {
-    const r = await request(ctl.httpPort, { host, path: '/' });
+    const r = await request(ctl.httpPort, { host, path });
     return r.backend ?? String(r.status);
   } catch (e) {
     return `error ${String(e)}`;
   }
 }
 
-async function until(ctl: RunningController, want: string, what: string, host = 'shop.example'): Promise<void> {
+async function until(ctl: RunningController, want: string, what: string, host = 'shop.example', path = '/'): Promise<void> {
   let last = '';
-  await waitFor(async () => (last = await answer(ctl, host)) === want, 10_000, `${what}: ${host} answered by ${want} (last: ${last}; logs: ${ctl.logs().slice(-1500)})`);
+  await waitFor(async () => (last = await answer(ctl, host, path)) === want, 10_000, `${what}: ${host} answered by ${want} (last: ${last}; logs: ${ctl.logs().slice(-1500)})`);
 }
 
 function certFingerprint(port: number, servername: string): Promise<{ cn: string; fp: string }> {
@@ -107,7 +107,9 @@ describe('gatehouse controller', () => {
       // Ingress update and delete.
       seed(api, shopIngress({ rules: [{ host: 'shop.example', paths: [{ path: '/only', service: 'web' }] }] }));
       await until(ctl, '404', 'Ingress updated (/ no longer routed)');
+      await until(ctl, 'two', 'Ingress updated (/only routed)', 'shop.example', '/only');
       api.remove('networking.k8s.io/v1', 'Ingress', 'shop', 'shop');
+      await until(ctl, '404', 'Ingress deleted', 'shop.example', '/only');
       const metrics = await ctl.metrics();
       for (const kind of ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap']) {
         assert.equal(metricValue(metrics, 'gatehouse_kubernetes_lists_total', { kind }), 1, `${kind} listed once, then watched`);
