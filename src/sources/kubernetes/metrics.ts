@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 /** The cluster source's metrics, registered in the gateway's registry. */
 export class KubernetesMetrics {
   readonly reconnects: Counter<'kind' | 'reason'>;
-  readonly relists: Counter<'kind'>;
+  readonly lists: Counter<'kind'>;
   readonly syncLag: Gauge;
 
   constructor(registry: Registry, syncLagSeconds: () => number) {
@@ -13,7 +13,7 @@ export class KubernetesMetrics {
       labelNames: ['kind', 'reason'] as const,
       registers: [registry],
     });
-    this.relists = new Counter({
+    this.lists = new Counter({
       name: 'gatehouse_kubernetes_lists_total',
       help: 'Full lists of a kind from the API server (the first one, and one after each 410 Gone).',
       labelNames: ['kind'] as const,

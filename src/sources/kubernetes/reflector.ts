@@ -47,7 +47,10 @@ export const DEFAULT_TIMING: ReflectorTiming = {
   idleTimeoutMs: 420_000,
 };
 
-type WatchOutcome = { reason: ReconnectReason; events: number; error?: string };
+type WatchOutcome = { reason: ReconnectReason; healthy: boolean; error?: string };
+
+/** A watch open at least this long was not refused at once, even if nothing changed meanwhile. */
+const HEALTHY_WATCH_MS = 1000;
 
 /** The HTTP status of a failed request, from either the typed client or Watch. */
 function statusCodeOf(err: unknown): number | undefined {
@@ -127,11 +130,10 @@ export class Reflector {
           failures = 0;
           continue;
         }
-        if (outcome.reason === 'closed' && outcome.events > 0) {
-          failures = 0;
-          continue;
-        }
-        // An error, or a watch that closed without delivering anything: back off before the next.
+        // A watch that delivered something or stayed open a while was healthy: start the backoff over.
+        if (outcome.healthy) failures = 0;
+        if (outcome.reason === 'closed' && outcome.healthy) continue;
+        // An error, or a watch that closed at once without delivering anything: back off before the next.
         if (outcome.error) this.hooks.log?.('warn', `${this.resource.kind} watch failed: ${outcome.error}; retrying`);
         failures++;
       } catch (err) {
@@ -171,7 +173,8 @@ export class Reflector {
       fieldSelector,
     };
     return new Promise<WatchOutcome>((resolve) => {
-      let events = 0;
+      const openedAt = Date.now();
+      let delivered = false;
       let expired = false;
       let failure: string | undefined;
       let idle: NodeJS.Timeout | undefined;
@@ -195,7 +198,8 @@ export class Reflector {
         this.#abortWatch = null;
         if (statusCodeOf(err) === 410) expired = true;
         else if (err && !failure && !this.#stopped) failure = messageOf(err);
-        resolve({ reason: expired ? 'expired' : failure ? 'error' : 'closed', events, error: failure });
+        const healthy = delivered || Date.now() - openedAt >= HEALTHY_WATCH_MS;
+        resolve({ reason: expired ? 'expired' : failure ? 'error' : 'closed', healthy, error: failure });
       };
       const onEvent = (type: string, obj: unknown) => {
         if (finished) return;
@@ -207,6 +211,7 @@ export class Reflector {
           abort();
           return;
         }
+        delivered = true;
         const rv = resourceVersionOf(obj);
         if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
           const o = toStoredObject(kind, apiVersion, obj);
@@ -215,7 +220,6 @@ export class Reflector {
             else this.sink.upsert(o);
             this.hooks.onEvent?.(type, o);
           }
-          events++;
         }
         // A bookmark only moves the resourceVersion on: the next watch resumes after it.
         if (rv !== '') this.#resourceVersion = rv;

@@ -44,7 +44,7 @@ export class ClusterSource {
         },
         {
           onList: () => {
-            this.metrics.relists.inc({ kind });
+            this.metrics.lists.inc({ kind });
             if (!this.synced) return;
             this.#settleFirst('synced');
             opts.onSynced?.();
