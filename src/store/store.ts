@@ -72,17 +72,17 @@ export class ObjectStore {
         changed = true;
       }
     }
-    for (const [k, o] of next) {
-      const old = this.#objects.get(k);
-      if (old !== undefined && sameObject(old, o)) continue;
-      this.#objects.set(k, o);
-      changed = true;
-    }
+    changed = this.#put(next.values()) || changed;
     return changed ? this.#commit() : false;
   }
 
   /** Adds or replaces objects, as one batch. Returns whether anything changed. */
   upsert(...objects: StoredObject[]): boolean {
+    return this.#put(objects) ? this.#commit() : false;
+  }
+
+  /** Sets each object that differs from the stored one, without notifying; true if any did. */
+  #put(objects: Iterable<StoredObject>): boolean {
     let changed = false;
     for (const o of objects) {
       const k = objectKey(o);
@@ -91,7 +91,7 @@ export class ObjectStore {
       this.#objects.set(k, o);
       changed = true;
     }
-    return changed ? this.#commit() : false;
+    return changed;
   }
 
   /** Removes objects by kind/namespace/name, as one batch. Returns whether anything changed. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StoredObject } from '../../src/store/objects.js';
-import { readSnapshot, SNAPSHOT_FORMAT, writeSnapshot } from '../../src/sources/snapshot/snapshot.js';
+import { readSnapshot, SNAPSHOT_FORMAT, SnapshotWriter, writeSnapshot } from '../../src/sources/snapshot/snapshot.js';
 
 const service: StoredObject = {
   kind: 'Service', apiVersion: 'v1', namespace: 'shop', name: 'web', annotations: {}, labels: { app: 'web' },
@@ -29,6 +29,20 @@ describe('snapshot', () => {
       if (read.status !== 'ok') return;
       assert.equal(read.writtenAt, '2026-03-01T00:00:00.000Z');
       assert.deepEqual(read.objects, [service, { ...service, name: 'api' }], 'origin (a file position) is not kept');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SnapshotWriter writes only when the objects changed', () => {
+    const dir = tempDir();
+    try {
+      const writer = new SnapshotWriter(join(dir, 'snapshot.json'));
+      assert.equal(writer.write([service]), true);
+      assert.equal(writer.write([{ ...service, origin: { file: 'a.yaml', line: 3 } }]), false, 'a file position is no change');
+      assert.equal(writer.write([{ ...service, labels: { app: 'web-2' } }]), true);
+      const read = readSnapshot(writer.path);
+      assert.equal(read.status === 'ok' && read.objects[0]!.labels['app'], 'web-2');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,12 +5,9 @@
  * sees no change where there is none.
  */
 import type { Kind, StoredObject } from '../../store/objects.js';
+import { isRecord, type JsonRecord } from '../../translate/json.js';
 
 type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -29,7 +26,7 @@ function timestamp(v: unknown): string | undefined {
  * The metadata translate and the status/event writers use; the fields that change on every write
  * (resourceVersion, managedFields, generation) are dropped so they do not count as changes.
  */
-function metadataOf(meta: Json): Json {
+function metadataOf(meta: JsonRecord): Json {
   const out: Json = { name: meta['name'] };
   if (typeof meta['namespace'] === 'string') out['namespace'] = meta['namespace'];
   if (typeof meta['uid'] === 'string') out['uid'] = meta['uid'];

@@ -7,6 +7,7 @@ import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type KubeC
 import type { Log } from '../../haproxy/dataplane.js';
 import { objectKey, type StoredObject } from '../../store/objects.js';
 import { isIP } from 'node:net';
+import { isRecord } from '../../translate/json.js';
 
 export interface LoadBalancerIngress {
   ip?: string;
@@ -24,10 +25,6 @@ export interface StatusChange {
   ingress: StoredObject;
   /** The new list; [] removes our addresses. */
   addresses: LoadBalancerIngress[];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The status addresses an Ingress carries now, in the canonical form. */

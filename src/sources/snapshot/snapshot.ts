@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../haproxy/files.js';
 import { KINDS, type StoredObject } from '../../store/objects.js';
+import { isRecord } from '../../translate/json.js';
 
 export const SNAPSHOT_FORMAT = 'gatehouse.io/snapshot/v1';
 
@@ -15,14 +16,17 @@ export type SnapshotRead =
   | { status: 'corrupt'; reason: string }
   | { status: 'ok'; objects: StoredObject[]; writtenAt: string };
 
-/** The snapshot's text for `objects` (deterministic for the same objects and time). */
-export function snapshotText(objects: readonly StoredObject[], writtenAt: Date): string {
-  const stripped = objects.map(({ origin: _origin, ...o }) => o);
-  return JSON.stringify({ format: SNAPSHOT_FORMAT, writtenAt: writtenAt.toISOString(), objects: stripped }) + '\n';
+/** The objects as the snapshot stores them (JSON, without file positions). */
+function objectsText(objects: readonly StoredObject[]): string {
+  return JSON.stringify(objects.map(({ origin: _origin, ...o }) => o));
+}
+
+function snapshotText(objectsJson: string, writtenAt: Date): string {
+  return `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"writtenAt":${JSON.stringify(writtenAt.toISOString())},"objects":${objectsJson}}\n`;
 }
 
 export function writeSnapshot(path: string, objects: readonly StoredObject[], writtenAt = new Date()): void {
-  writeFileAtomic(path, snapshotText(objects, writtenAt));
+  writeFileAtomic(path, snapshotText(objectsText(objects), writtenAt));
 }
 
 /** Writes the snapshot when the objects differ from the ones it last wrote. */
@@ -33,16 +37,12 @@ export class SnapshotWriter {
 
   /** True when it wrote; throws when writing fails (the next call tries again). */
   write(objects: readonly StoredObject[]): boolean {
-    const key = snapshotText(objects, new Date(0));
-    if (key === this.#last) return false;
-    writeSnapshot(this.path, objects);
-    this.#last = key;
+    const text = objectsText(objects);
+    if (text === this.#last) return false;
+    writeFileAtomic(this.path, snapshotText(text, new Date()));
+    this.#last = text;
     return true;
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isStringMap(v: unknown): boolean {
