@@ -56,6 +56,13 @@ function seed(api: FakeApiServer, ...objects: Obj[]): void {
 describe('gatehouse controller', () => {
   let one: EchoBackend;
   let two: EchoBackend;
+  /** A fake API server holding our IngressClass and the Ingress shop/shop → Service web → backend one. */
+  async function shopCluster(): Promise<FakeApiServer> {
+    const api = await startFakeApiServer();
+    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    return api;
+  }
+
   before(async () => {
     one = await startEchoBackend('one');
     two = await startEchoBackend('two');
@@ -66,8 +73,7 @@ describe('gatehouse controller', () => {
   });
 
   it('serves what the cluster holds: create, update and delete of every kind reach HAProxy', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const ctl = await startController(api.kubeconfigPath);
     try {
       await until(ctl, 'one', 'initial list');
@@ -129,8 +135,7 @@ describe('gatehouse controller', () => {
   });
 
   it('writes Ingress status as leader, removes it when the Ingress is no longer ours, and records Events for rejected objects', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const ctl = await startController(api.kubeconfigPath, { args: ['--publish-address', '203.0.113.10', '--publish-address', 'gw.example.net', '--identity', 'replica-a'] });
     try {
       const lb = () => (api.get('networking.k8s.io/v1', 'Ingress', 'shop', 'shop')?.['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress;
@@ -159,13 +164,12 @@ describe('gatehouse controller', () => {
   });
 
   it('publishes the load-balancer addresses of --publish-service and follows them', async () => {
-    const api = await startFakeApiServer();
+    const api = await shopCluster();
     const lbService = (ingress: unknown[]): Obj => ({
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'gatehouse', namespace: 'gatehouse' },
       spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       status: { loadBalancer: { ingress } },
     });
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
     api.create(lbService([]));
     api.update(lbService([{ ip: '192.0.2.50' }]));
     const ctl = await startController(api.kubeconfigPath, { args: ['--publish-service', 'gatehouse/gatehouse'] });
@@ -181,8 +185,7 @@ describe('gatehouse controller', () => {
   });
 
   it('resumes after a watch is cut mid-stream and relists after 410 Gone, with the counters to show it', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const ctl = await startController(api.kubeconfigPath);
     try {
       await until(ctl, 'one', 'initial list');
@@ -209,8 +212,7 @@ describe('gatehouse controller', () => {
   });
 
   it('keeps serving when the API server is lost, and catches up when it is back', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const ctl = await startController(api.kubeconfigPath);
     try {
       await until(ctl, 'one', 'initial list');
@@ -230,8 +232,7 @@ describe('gatehouse controller', () => {
   });
 
   it('at start without an API server: serves the snapshot if there is one; without one (or a corrupt one) it is not ready until the server answers', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const first = await startController(api.kubeconfigPath);
     const stateDir = first.stateDir;
     try {
@@ -289,8 +290,7 @@ describe('gatehouse controller', () => {
   });
 
   it('two replicas: both serve, one leader writes status, and the other takes over when it stops', async () => {
-    const api = await startFakeApiServer();
-    seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
+    const api = await shopCluster();
     const args = (id: string) => ['--identity', id, '--lease-duration', '2', '--publish-address', '198.51.100.1'];
     const a = await startController(api.kubeconfigPath, { args: args('replica-a') });
     const b = await startController(api.kubeconfigPath, { args: args('replica-b') });
