@@ -16,7 +16,7 @@ import { LeaderElector, leaderTiming } from '../sources/kubernetes/leader.js';
 import { ClusterSource } from '../sources/kubernetes/source.js';
 import { readSnapshot, SnapshotWriter } from '../sources/snapshot/snapshot.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
-import { checkServingFlags, servingFlags, startServing, untilSignal } from './serve.js';
+import { checkServingFlags, servingFlags, startServing, untilSignal, type ServingSetup } from './serve.js';
 
 export const controllerCommand = defineCommand({
   name: 'controller',
@@ -62,6 +62,7 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
 
 export async function runController(argv: string[]): Promise<number> {
   let values;
+  let setup: ServingSetup;
   let flags;
   try {
     ({ values } = parseCommandLine(controllerCommand, argv));
@@ -69,7 +70,7 @@ export async function runController(argv: string[]): Promise<number> {
       process.stdout.write(formatHelp(controllerCommand) + '\n');
       return 0;
     }
-    checkServingFlags(values);
+    setup = await checkServingFlags(values);
     const ns = values['watch-namespace'];
     if (ns !== undefined && !isDns1123Label(ns)) throw new UsageError(`--watch-namespace ${JSON.stringify(ns)} is not a namespace name`);
     flags = {
@@ -111,7 +112,7 @@ export async function runController(argv: string[]): Promise<number> {
     }).catch((err: unknown) => serving.log('warn', `the leader's status and Event writes failed (tried again on the next change): ${String(err)}`));
   };
 
-  const serving = await startServing(values, {
+  const serving = await startServing(values, setup, {
     objects: () => store.list(),
     configMap: flags.configMap,
     ready: () => source.synced || servingSnapshot,

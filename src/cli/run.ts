@@ -4,7 +4,7 @@ import { watchManifests } from '../sources/files/watch.js';
 import { ObjectStore } from '../store/store.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { locateDiagnostics } from './check.js';
-import { checkServingFlags, servingFlags, startServing, untilSignal } from './serve.js';
+import { checkServingFlags, servingFlags, startServing, untilSignal, type ServingSetup } from './serve.js';
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -20,6 +20,7 @@ export const runCommand = defineCommand({
 /** `gatehouse run`: returns the exit code once stopped by SIGTERM/SIGINT. */
 export async function runGateway(argv: string[], hooks: { onStarted?: (ready: boolean) => void } = {}): Promise<number> {
   let values;
+  let setup: ServingSetup;
   let positionals: string[];
   try {
     ({ values, positionals } = parseCommandLine(runCommand, argv));
@@ -27,7 +28,7 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
       process.stdout.write(formatHelp(runCommand) + '\n');
       return 0;
     }
-    checkServingFlags(values);
+    setup = await checkServingFlags(values);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`gatehouse run: ${e.message}\nRun "gatehouse run --help" for the flags.\n`);
@@ -50,7 +51,7 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
     locate = loaded.locate;
     store.replaceAll(loaded.objects);
   };
-  const serving = await startServing(values, {
+  const serving = await startServing(values, setup, {
     objects: () => store.list(),
     sourceDiagnostics: () => sourceDiagnostics,
     locate: (d) => locateDiagnostics(d, locate),

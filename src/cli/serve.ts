@@ -5,14 +5,28 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GatewayMetrics } from '../admin/metrics.js';
+import { probeCapabilities, type HaproxyCapabilities } from '../crypto/capabilities.js';
+import { describeDevices, detectDevices } from '../crypto/devices.js';
+import { OffloadResolver } from '../crypto/resolver.js';
+import { checkFlagSettings, SETTINGS } from '../translate/settings.js';
 import { startAdminServer } from '../admin/server.js';
 import { Gateway, type AppliedState } from '../gateway/gateway.js';
 import { DataPlane, type Log } from '../haproxy/dataplane.js';
 import { layout, type Layout } from '../haproxy/layout.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { StoredObject } from '../store/objects.js';
-import { portFlag, UsageError, type FlagValues } from './args.js';
+import { portFlag, UsageError, type FlagValues, type StringFlag } from './args.js';
 import { jsonLog } from './log.js';
+
+/** A flag that sets the default of a ConfigMap setting (SETTINGS entries marked `flag`). */
+function settingFlag(name: string): StringFlag {
+  const s = SETTINGS.find((x) => x.name === name && x.flag);
+  if (!s) throw new Error(`${name} is not a setting flag`);
+  return { type: 'string', valueName: 'VALUE', description: `${s.description} Values: ${s.values}. Default ${s.default === '' ? 'none' : s.default}; the ConfigMap key ${name} overrides it` };
+}
+
+/** The names of the setting flags, as in SETTINGS. */
+const SETTING_FLAGS = ['crypto-offload', 'ssl-provider', 'ssl-provider-path', 'ssl-propquery', 'ssl-mode-async', 'ssl-engine', 'ssl-engine-algos'] as const;
 
 export const servingFlags = {
   'http-port': portFlag('Port for plain HTTP', 8080),
@@ -23,6 +37,14 @@ export const servingFlags = {
   'state-dir': { type: 'string', default: '.gatehouse', valueName: 'DIR', description: 'Where HAProxy\'s configuration, maps, certificates (0600) and sockets are kept' },
   'ingress-class': { type: 'string', default: 'gatehouse', valueName: 'NAME', description: 'The IngressClass this gateway serves' },
   haproxy: { type: 'string', default: 'haproxy', valueName: 'PATH', description: 'The HAProxy binary' },
+  'dev-root': { type: 'string', default: '/dev', valueName: 'DIR', description: 'Where to look for accelerator devices (vfio/<group>, tpmrm<n>)' },
+  'crypto-offload': settingFlag('crypto-offload'),
+  'ssl-provider': settingFlag('ssl-provider'),
+  'ssl-provider-path': settingFlag('ssl-provider-path'),
+  'ssl-propquery': settingFlag('ssl-propquery'),
+  'ssl-mode-async': settingFlag('ssl-mode-async'),
+  'ssl-engine': settingFlag('ssl-engine'),
+  'ssl-engine-algos': settingFlag('ssl-engine-algos'),
 } as const;
 
 type ServingValues = FlagValues<typeof servingFlags>;
@@ -34,11 +56,36 @@ function isIPv4(s: string): boolean {
   return m !== null && m.slice(1).every((x) => Number(x) <= 255);
 }
 
-/** Throws a UsageError for an address flag that is not an IPv4 address. */
-export function checkServingFlags(values: ServingValues): void {
+/** What the checked flags give besides their values. */
+export interface ServingSetup {
+  /** What the HAProxy binary can do (`haproxy -vv`). */
+  haproxy: HaproxyCapabilities;
+  /** Setting defaults given as flags, by setting name. */
+  settingDefaults: Record<string, string>;
+}
+
+/**
+ * Checks the flags, and the setting flags against what the HAProxy binary can do. Throws a
+ * UsageError for an address that is not IPv4, an invalid setting, or a binary that does not run.
+ */
+export async function checkServingFlags(values: ServingValues): Promise<ServingSetup> {
   for (const flag of ['listen-address', 'admin-address'] as const) {
     if (!isIPv4(values[flag])) throw new UsageError(`--${flag} ${values[flag]} is not an IPv4 address: give one such as 0.0.0.0 or 127.0.0.1`);
   }
+  const settingDefaults: Record<string, string> = {};
+  for (const name of SETTING_FLAGS) {
+    const v = values[name];
+    if (v !== undefined) settingDefaults[name] = v;
+  }
+  let haproxy: HaproxyCapabilities;
+  try {
+    haproxy = await probeCapabilities(values.haproxy);
+  } catch (e) {
+    throw new UsageError(`--haproxy ${values.haproxy}: ${e instanceof Error ? e.message : String(e)}: install HAProxy 2.6 or newer (Debian: apt-get install haproxy) or give its path`);
+  }
+  const problems = checkFlagSettings(settingDefaults, haproxy);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return { haproxy, settingDefaults };
 }
 
 export interface ServeOptions {
@@ -63,11 +110,20 @@ export interface Serving {
   stop(): Promise<void>;
 }
 
-export async function startServing(values: ServingValues, opts: ServeOptions): Promise<Serving> {
+export async function startServing(values: ServingValues, setup: ServingSetup, opts: ServeOptions): Promise<Serving> {
   const files = layout(resolve(values['state-dir']));
-  mkdirSync(resolve(files.stateDir, 'run'), { recursive: true, mode: 0o700 });
+  const runDir = resolve(files.stateDir, 'run');
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const log = jsonLog;
   const metrics = new GatewayMetrics();
+  const devices = detectDevices(process.env, values['dev-root']);
+  log('info', `HAProxy ${setup.haproxy.version} on ${setup.haproxy.openssl ?? 'an unknown OpenSSL'}`, {
+    providers: setup.haproxy.providers,
+    engine: setup.haproxy.engine,
+    async: setup.haproxy.async,
+    devices: describeDevices(devices),
+  });
+  const offload = new OffloadResolver({ binary: values.haproxy, devices, dir: runDir, log, metrics });
   const dataplane = new DataPlane({
     layout: files,
     listen: { address: values['listen-address'], httpPort: values['http-port'], httpsPort: values['https-port'] },
@@ -81,6 +137,8 @@ export async function startServing(values: ServingValues, opts: ServeOptions): P
     locate: opts.locate,
     ingressClass: values['ingress-class'],
     configMap: opts.configMap,
+    settings: { defaults: setup.settingDefaults, haproxy: setup.haproxy },
+    offload,
     dataplane,
     metrics,
     log,

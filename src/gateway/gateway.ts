@@ -1,10 +1,12 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
+import type { OffloadResolver } from '../crypto/resolver.js';
 import { ConfigRejectedError, type DataPlane, type Log } from '../haproxy/dataplane.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { KINDS, type StoredObject } from '../store/objects.js';
 import { translate } from '../translate/translate.js';
+import type { SettingContext } from '../translate/settings.js';
 import { formatDiagnostic } from '../cli/diagnostics-format.js';
-import { describeModel, type GatewayStatus, type ModelDescription } from './status.js';
+import { cryptoStatus, describeModel, type GatewayStatus, type ModelDescription } from './status.js';
 
 export interface GatewayOptions {
   /** The objects of every source, as they are now. */
@@ -15,6 +17,10 @@ export interface GatewayOptions {
   locate?: (diagnostics: readonly Diagnostic[]) => Diagnostic[];
   ingressClass: string;
   configMap: { namespace?: string; name: string };
+  /** Setting defaults from flags, and what the HAProxy binary can do. */
+  settings?: SettingContext;
+  /** Decides how TLS keys are handled (crypto/); without it, in software. */
+  offload?: OffloadResolver;
   dataplane: DataPlane;
   metrics: GatewayMetrics;
   log: Log;
@@ -62,8 +68,9 @@ export class Gateway {
     return this.running;
   }
 
+  /** HAProxy serves the last configuration, with HTTPS (not refused for want of required offload). */
   get ready(): boolean {
-    return this.applied && this.opts.dataplane.running;
+    return this.applied && this.opts.dataplane.running && this.opts.offload?.current?.mode !== 'refused';
   }
 
   status(now = new Date()): GatewayStatus {
@@ -74,6 +81,7 @@ export class Gateway {
       haproxy: this.opts.dataplane.haproxy,
       reloads: { ...this.reloads },
       lastError: this.lastError,
+      crypto: cryptoStatus(this.opts.offload?.current),
       ...d,
       certificates: d.certificates.map((c) => ({ ...c, daysToExpiry: Math.floor((Date.parse(c.notAfter) - now.getTime()) / 86_400_000) })),
     };
@@ -89,12 +97,14 @@ export class Gateway {
       configMap: this.opts.configMap,
       now,
       lastAccepted: this.lastAccepted,
+      settings: this.opts.settings,
     });
     const located = this.opts.locate ? this.opts.locate(result.diagnostics) : result.diagnostics;
     const diagnostics = [...(this.opts.sourceDiagnostics?.() ?? []), ...located];
     this.report(diagnostics);
     try {
-      const applied = await this.opts.dataplane.apply(result.model);
+      const offload = await this.opts.offload?.resolve(result.model.settings.crypto);
+      const applied = await this.opts.dataplane.apply(result.model, offload?.config);
       for (const reason of applied.reloaded) this.reloads[reason] = (this.reloads[reason] ?? 0) + 1;
       if (!this.applied || applied.reloaded.length > 0 || applied.operations > 0) {
         this.generation++;

@@ -1,3 +1,4 @@
+import type { OffloadState } from '../crypto/offload.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Model } from '../model/types.js';
 import { displayName } from '../store/objects.js';
@@ -9,11 +10,22 @@ export interface GatewayStatus {
   haproxy: { masterPid: number | undefined; workerPid: number | undefined; reloads: number; restarts: number };
   reloads: Record<string, number>;
   lastError: string | null;
+  /** How TLS private-key work is done (crypto/); software when no offload is set up. */
+  crypto: CryptoStatus;
   routes: Array<{ host: string; pathType: string; path: string; backend: string; redirectToHttps: boolean; ingress: string }>;
   backends: Array<{ name: string; ingress: string; service: string; port: string; endpoints: Array<{ address: string; port: number; state: string }>; healthy: boolean; problem: string | null }>;
   certificates: Array<{ name: string; secret: string; hosts: string[]; notAfter: string; daysToExpiry: number }>;
   rejected: Array<{ kind: string; namespace: string; name: string; diagnostics: Diagnostic[] }>;
   diagnostics: Diagnostic[];
+}
+
+export type CryptoStatus = Omit<OffloadState, 'config'>;
+
+/** The /status view of the offload state (before the first sync: software, as nothing was asked). */
+export function cryptoStatus(s: OffloadState | null | undefined): CryptoStatus {
+  if (!s) return { mode: 'software', setting: 'auto', providers: [], devices: [], reason: 'not decided yet' };
+  const { config: _config, ...rest } = s;
+  return rest;
 }
 
 export type ModelDescription = Pick<GatewayStatus, 'routes' | 'backends' | 'rejected' | 'diagnostics'> & {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatewayMetrics } from '../admin/metrics.js';
+import { SOFTWARE, type OffloadConfig } from '../crypto/offload.js';
 import type { Model } from '../model/types.js';
 import { nextSlots, plan, type DataPlaneState, type ReloadReason, type RuntimeOp } from '../plan/plan.js';
 import { checkConfig } from './check.js';
@@ -71,10 +72,11 @@ export class DataPlane {
     return { masterPid: s.masterPid, workerPid: s.workerPid, reloads: s.reloads, restarts: s.restarts };
   }
 
-  async apply(model: Model): Promise<ApplyResult> {
+  /** Serves `model`, with TLS keys handled as `offload` says (default: in software). */
+  async apply(model: Model, offload: OffloadConfig = SOFTWARE): Promise<ApplyResult> {
     const { layout, listen } = this.opts;
     const slots = nextSlots(this.state?.slots, model);
-    const next: DataPlaneState = { model, slots, rendered: render({ model, slots, layout, listen }) };
+    const next: DataPlaneState = { model, slots, rendered: render({ model, slots, layout, listen, offload }) };
     const p = plan(this.state, next, layout);
     if (p.reload.length > 0) {
       await this.reload(next, p.reload);

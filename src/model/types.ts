@@ -1,3 +1,4 @@
+import type { CryptoSettings } from '../crypto/settings.js';
 import type { ObjectRef } from '../store/objects.js';
 
 /**
@@ -21,6 +22,8 @@ export interface GlobalSettings {
   /** Port written in the Location of HTTP→HTTPS redirects; 443 is left out of the URL. */
   httpsRedirectPort: number;
   sslMinVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** TLS private-key offload: providers, engine, and when to use them. */
+  crypto: CryptoSettings;
 }
 
 export type PathType = 'Exact' | 'Prefix';

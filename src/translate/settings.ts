@@ -5,6 +5,18 @@
  */
 import type { Balance, BackendPolicy, GlobalSettings } from '../model/types.js';
 import { closestName } from '../model/suggest.js';
+import type { HaproxyCapabilities } from '../crypto/capabilities.js';
+import {
+  builtinCrypto,
+  enforceCapabilities,
+  parseEngineAlgos,
+  parseEngineName,
+  parseOffloadMode,
+  parsePropquery,
+  parseProviderList,
+  parseProviderPath,
+  type CryptoSettings,
+} from '../crypto/settings.js';
 import type { StoredObject } from '../store/objects.js';
 import { annotationPath, describe, isRecord, keyPath, own, quote } from './json.js';
 import { parseServerName } from './hosts.js';
@@ -68,6 +80,8 @@ export interface SettingInfo {
   /** Accepted values. */
   values: string;
   description: string;
+  /** Also a flag of `gatehouse run` and `gatehouse controller` (`--<name>`), which sets its default. */
+  flag?: true;
 }
 
 interface SettingDef extends SettingInfo {
@@ -93,6 +107,15 @@ function glob<K extends keyof GlobalSettings>(key: K, parse: (s: string) => Pars
   };
 }
 
+function cry<K extends keyof CryptoSettings>(key: K, parse: (s: string) => Parsed<CryptoSettings[K]>) {
+  return (s: GlobalSettings, v: string): string | null => {
+    const r = parse(v);
+    if (!r.ok) return r.error;
+    s.crypto[key] = r.value;
+    return null;
+  };
+}
+
 const bool = parseBool;
 const nonNegSeconds = (s: string) => parseIntRange(s, 0, 2147483647, 'a number of seconds');
 const rps = (s: string) => parseIntRange(s, 0, 1_000_000, 'a number of requests per second');
@@ -101,6 +124,7 @@ const port = (s: string) => parseIntRange(s, 1, 65535, 'a port number');
 const BOTH = { scope: 'ingress', configMap: true, annotation: true } as const;
 const ANNOTATION_ONLY = { scope: 'ingress', configMap: false, annotation: true } as const;
 const GLOBAL = { scope: 'global', configMap: true, annotation: false } as const;
+const CRYPTO = { ...GLOBAL, flag: true } as const;
 
 const DEFS: readonly SettingDef[] = [
   { name: 'ssl-redirect', ...BOTH, default: 'true', values: 'true|false', description: 'Answer plain HTTP requests for TLS hosts with a 308 redirect to HTTPS.', applyIngress: ing('sslRedirect', bool) },
@@ -124,11 +148,18 @@ const DEFS: readonly SettingDef[] = [
   { name: 'client-timeout', ...GLOBAL, default: '60s', values: 'duration (ms, s, m, h; 1ms–24h)', description: 'How long a client may take to send a request or stay idle.', applyGlobal: glob('clientTimeoutMs', parseDurationMs) },
   { name: 'https-redirect-port', ...GLOBAL, default: '443', values: 'port 1–65535', description: 'Port written in HTTP→HTTPS redirects.', applyGlobal: glob('httpsRedirectPort', port) },
   { name: 'ssl-min-version', ...GLOBAL, default: 'TLSv1.2', values: 'TLSv1.2|TLSv1.3', description: 'Oldest TLS version clients may use.', applyGlobal: glob('sslMinVersion', parseSslMinVersion) },
+  { name: 'crypto-offload', ...CRYPTO, default: 'auto', values: 'auto|required|off', description: 'TLS private-key offload. auto: the configured provider (or engine) when the pod has accelerator devices and it loads, else software; required: that, or no HTTPS and not ready; off: software.', applyGlobal: cry('offload', parseOffloadMode) },
+  { name: 'ssl-provider', ...CRYPTO, default: '', values: 'comma-separated OpenSSL 3 provider names', description: 'Providers HAProxy loads for offload (ssl-provider), e.g. qatprovider; default is loaded after them unless the list names default or fips.', applyGlobal: cry('providers', parseProviderList) },
+  { name: 'ssl-provider-path', ...CRYPTO, default: '', values: 'absolute directory', description: 'Where the providers are loaded from (ssl-provider-path); empty: OpenSSL\'s module directory.', applyGlobal: cry('providerPath', parseProviderPath) },
+  { name: 'ssl-propquery', ...CRYPTO, default: '', values: 'OpenSSL property query, e.g. ?provider=qatprovider', description: 'Which implementations OpenSSL prefers (ssl-propquery).', applyGlobal: cry('propquery', parsePropquery) },
+  { name: 'ssl-mode-async', ...CRYPTO, default: 'false', values: 'true|false', description: 'Asynchronous crypto (ssl-mode-async): HAProxy serves other connections while the accelerator works.', applyGlobal: cry('modeAsync', bool) },
+  { name: 'ssl-engine', ...CRYPTO, default: '', values: 'engine name', description: 'An OpenSSL ENGINE (ssl-engine), only for HAProxy builds with ENGINE support (OpenSSL 1.1); refused otherwise: use ssl-provider.', applyGlobal: cry('engine', parseEngineName) },
+  { name: 'ssl-engine-algos', ...CRYPTO, default: '', values: 'comma-separated: ALL, RSA, DSA, DH, EC, RAND, CIPHERS, DIGESTS, PKEY, PKEY_CRYPTO, PKEY_ASN1', description: 'What the engine does (ssl-engine … algo); empty: the engine\'s defaults.', applyGlobal: cry('engineAlgos', parseEngineAlgos) },
 ];
 
 /** Every setting, for documentation. */
 export const SETTINGS: readonly SettingInfo[] = DEFS.map(
-  ({ name, scope, configMap, annotation, default: d, values, description }) => ({
+  ({ name, scope, configMap, annotation, default: d, values, description, flag }) => ({
     name,
     scope,
     configMap,
@@ -136,13 +167,14 @@ export const SETTINGS: readonly SettingInfo[] = DEFS.map(
     default: d,
     values,
     description,
+    ...(flag ? { flag } : {}),
   }),
 );
 
 const BY_NAME: ReadonlyMap<string, SettingDef> = new Map(DEFS.map((d) => [d.name, d]));
 
 export function builtinGlobal(): GlobalSettings {
-  return { clientTimeoutMs: 60_000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' };
+  return { clientTimeoutMs: 60_000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() };
 }
 
 export function builtinIngress(): IngressSettings {
@@ -189,20 +221,62 @@ function suggest(name: string, candidates: Iterable<string>): string | null {
   return closestName(name, candidates, 4) ?? null;
 }
 
+/** What the settings start from besides the built-in defaults. */
+export interface SettingContext {
+  /** Values from flags (`--ssl-provider qatprovider` → `{ 'ssl-provider': 'qatprovider' }`), checked by checkFlagSettings. */
+  defaults?: Readonly<Record<string, string>>;
+  /** What the HAProxy binary can do; without it, nothing is checked against the binary (`gatehouse check`). */
+  haproxy?: HaproxyCapabilities;
+}
+
 /**
- * Reads the settings ConfigMap. An invalid key is reported (error) and keeps its built-in
- * default; the other keys still apply. Unknown keys are warnings.
+ * Checks settings given as flags: each must be a global setting marked `flag` with a valid value the
+ * HAProxy binary can do. Returns one message per problem (empty: all good).
  */
-export function parseConfigMap(cm: StoredObject | undefined): { settings: Settings; problems: SettingProblem[] } {
+export function checkFlagSettings(values: Readonly<Record<string, string>>, haproxy?: HaproxyCapabilities): string[] {
   const global = builtinGlobal();
+  const messages: string[] = [];
+  for (const [key, v] of Object.entries(values)) {
+    const def = BY_NAME.get(key);
+    if (!def?.flag || !def.applyGlobal) {
+      messages.push(`--${key} is not a setting flag`);
+      continue;
+    }
+    const err = def.applyGlobal(global, v);
+    if (err) messages.push(`--${key}: ${err}`);
+  }
+  if (haproxy) for (const p of enforceCapabilities(global.crypto, haproxy)) messages.push(`--${p.key}: ${p.message}`);
+  return messages;
+}
+
+function fromDefaults(defaults: Readonly<Record<string, string>> | undefined): GlobalSettings {
+  const global = builtinGlobal();
+  for (const [key, v] of Object.entries(defaults ?? {})) BY_NAME.get(key)?.applyGlobal?.(global, v);
+  return global;
+}
+
+/**
+ * Reads the settings ConfigMap over the defaults (built-in, then flags). An invalid key is reported
+ * (error) and keeps its default; the other keys still apply. Unknown keys are warnings. A setting the
+ * HAProxy binary cannot do is an error and keeps its default.
+ */
+export function parseConfigMap(cm: StoredObject | undefined, ctx: SettingContext = {}): { settings: Settings; problems: SettingProblem[] } {
+  const global = fromDefaults(ctx.defaults);
   const ingress = builtinIngress();
   const problems: SettingProblem[] = [];
-  if (!cm) return { settings: { global, ingress }, problems };
+  const done = (): { settings: Settings; problems: SettingProblem[] } => {
+    // Flags were checked against the binary at start, so what it cannot do came from the ConfigMap.
+    for (const p of ctx.haproxy ? enforceCapabilities(global.crypto, ctx.haproxy) : []) {
+      problems.push({ severity: 'error', field: keyPath('data', p.key), message: `${p.message}; it is ignored until then` });
+    }
+    return { settings: { global, ingress }, problems };
+  };
+  if (!cm) return done();
   const data = own(cm.raw, 'data');
-  if (data === undefined || data === null) return { settings: { global, ingress }, problems };
+  if (data === undefined || data === null) return done();
   if (!isRecord(data)) {
     problems.push({ severity: 'error', field: 'data', message: `data must be a mapping of setting names to strings, not ${describe(data)}: every setting keeps its built-in default until this is fixed` });
-    return { settings: { global, ingress }, problems };
+    return done();
   }
   const configMapKeys = DEFS.filter((d) => d.configMap).map((d) => d.name);
   for (const key of Object.keys(data).sort()) {
@@ -225,7 +299,10 @@ export function parseConfigMap(cm: StoredObject | undefined): { settings: Settin
     const err = def.applyIngress ? def.applyIngress(ingress, v) : def.applyGlobal!(global, v);
     if (err) problems.push({ severity: 'error', field: f, message: `${err}; using the default ${def.default || "''"} until it is fixed` });
   }
-  return { settings: { global, ingress }, problems };
+  if (global.crypto.engineAlgos.length > 0 && global.crypto.engine === null) {
+    problems.push({ severity: 'warning', field: keyPath('data', 'ssl-engine-algos'), message: 'ssl-engine-algos has no effect without ssl-engine: set ssl-engine, or remove it' });
+  }
+  return done();
 }
 
 /** Keys of `gatehouse.io/*` annotations that an Ingress set (for combination checks). */

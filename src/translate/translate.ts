@@ -10,7 +10,7 @@ import { isDns1123Label, isDns1123Subdomain } from '../store/names.js';
 import { indexClasses, isOurs } from './ingressclass.js';
 import { indexEndpoints } from './endpoints.js';
 import { FALLBACK_MESSAGE, SecretResolver } from './secrets.js';
-import { parseConfigMap } from './settings.js';
+import { parseConfigMap, type SettingContext } from './settings.js';
 import { buildIngress, routeText, type BuiltIngress, type BuiltRoute } from './ingress.js';
 import { normaliseDiagnostics } from './diagnostics.js';
 
@@ -25,6 +25,8 @@ export interface TranslateInput {
   now: Date;
   /** By objectKey(): the last version of each Ingress/Secret that was accepted. */
   lastAccepted?: ReadonlyMap<string, StoredObject>;
+  /** Setting defaults from flags, and what the HAProxy binary can do. */
+  settings?: SettingContext;
 }
 
 export interface TranslateResult {
@@ -129,7 +131,7 @@ export function translate(input: TranslateInput): TranslateResult {
   const byKind = collect(objects, diags);
 
   const cm = pickConfigMap(byKind.get('ConfigMap')!, input.configMap, diags);
-  const { settings, problems } = parseConfigMap(cm);
+  const { settings, problems } = parseConfigMap(cm, input.settings);
   if (cm) for (const p of problems) diags.push({ severity: p.severity, object: refOf(cm), field: p.field, message: p.message });
 
   const classes = indexClasses(byKind.get('IngressClass')!);

@@ -10,13 +10,14 @@ import { render, type RenderInput } from '../../src/haproxy/render.js';
 import { nextSlots } from '../../src/plan/plan.js';
 import { backend, certificate, model, route } from '../helpers/model.js';
 import { makeCert } from '../helpers/certs.js';
+import { builtinCrypto } from '../../src/crypto/settings.js';
 
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'golden');
 const FAKE_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 function fullModel(pem: string) {
   return model({
-    settings: { clientTimeoutMs: 30000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.2' },
+    settings: { clientTimeoutMs: 30000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() },
     backends: [
       backend('default_web_web_80', [['10.0.0.2', 8080], ['10.0.0.1', 8080]]),
       backend('shop_api_api_grpc', [['fd00::1', 9000]], {

@@ -1,4 +1,5 @@
 import type { Backend, BackendPolicy, Certificate, Model, Route } from '../../src/model/types.js';
+import { builtinCrypto } from '../../src/crypto/settings.js';
 
 /** Small builders for gateway models in tests. */
 export const basePolicy: BackendPolicy = {
@@ -32,7 +33,7 @@ export function route(host: string, pathType: Route['pathType'], path: string, b
 
 export function model(parts: Partial<Model> = {}): Model {
   return {
-    settings: { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' },
+    settings: { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() },
     backends: [],
     routes: [],
     certificates: [],

@@ -78,13 +78,19 @@ test('session-cookie-name: used with cookie affinity, validated, warned about wi
   assert.equal(policy(r).affinityCookie, 'GATEHOUSE_AFFINITY');
 });
 
+/** The global settings but the crypto ones (test/crypto/settings.test.ts). */
+function plain(r: TranslateResult): Omit<TranslateResult['model']['settings'], 'crypto'> {
+  const { crypto: _crypto, ...rest } = r.model.settings;
+  return rest;
+}
+
 test('global ConfigMap keys: client-timeout, https-redirect-port, ssl-min-version', () => {
-  assert.deepEqual(run([]).model.settings, { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
+  assert.deepEqual(plain(run([])), { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
   let r = run([configMap({ 'client-timeout': '90s', 'https-redirect-port': '8443', 'ssl-min-version': 'TLSv1.3' })]);
-  assert.deepEqual(r.model.settings, { clientTimeoutMs: 90000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.3' });
+  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.3' });
   assert.deepEqual(r.diagnostics, []);
   r = run([configMap({ 'client-timeout': '90', 'https-redirect-port': '0', 'ssl-min-version': 'TLSv1.0' })]);
-  assert.deepEqual(r.model.settings, { clientTimeoutMs: 90000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
+  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
   assert.equal(errors(r).length, 2);
   only(errors(r), 'data["https-redirect-port"]');
   only(errors(r), 'data["ssl-min-version"]');
@@ -149,7 +155,10 @@ test('SETTINGS describes every key once, with scope, default and description', (
   assert.equal(new Set(names).size, names.length);
   for (const c of CASES) assert.ok(names.includes(c.key), c.key);
   for (const k of ['session-cookie-name', 'backend-ca-secret', 'backend-tls-server-name', 'client-timeout', 'https-redirect-port', 'ssl-min-version']) assert.ok(names.includes(k), k);
-  assert.equal(names.length, 21);
+  const crypto = ['crypto-offload', 'ssl-provider', 'ssl-provider-path', 'ssl-propquery', 'ssl-mode-async', 'ssl-engine', 'ssl-engine-algos'];
+  for (const k of crypto) assert.equal(SETTINGS.find((s) => s.name === k)?.flag, true, `${k} is also a flag`);
+  assert.deepEqual(SETTINGS.filter((s) => s.flag).map((s) => s.name), crypto);
+  assert.equal(names.length, 28);
   for (const s of SETTINGS) {
     assert.ok(s.description.length > 10 && !s.description.includes('\n'), s.name);
     assert.ok(s.scope === 'ingress' || s.scope === 'global');
