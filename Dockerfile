@@ -4,7 +4,7 @@
 #   docker build -t gatehouse:0.1.0 .
 #
 # The same image runs every command: `gatehouse controller` (the default), `gatehouse run`,
-# `gatehouse check`, and later `gatehouse device-plugin`.
+# `gatehouse check` and `gatehouse device-plugin`.
 
 # --- build: compile TypeScript, then keep only the production dependencies -----------------------
 FROM node:20-bookworm AS build
@@ -35,6 +35,8 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+# The device plugin reads its gRPC API (.proto) at run time, relative to dist/src/deviceplugin/.
+COPY --from=build /src/src/deviceplugin/proto ./src/deviceplugin/proto
 # Numeric, so the kubelet can check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8080 8443 9180

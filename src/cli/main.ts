@@ -29,6 +29,7 @@ export const commands: Record<string, Command> = {
     run: async (argv) => (await import('./controller.js')).runController(argv),
   },
   check: { summary: 'Check manifests the way the gateway reads them; print every problem', run: (argv) => runCheck(argv, stdout, stderr) },
+  'device-plugin': { summary: 'Run the kubelet device plugin for Intel QAT virtual functions (VFIO)', run: async (argv) => (await import('./device-plugin.js')).runDevicePlugin(argv) },
   version: {
     summary: 'Print the version',
     run: async () => {
