@@ -188,7 +188,7 @@ export async function runController(argv: string[]): Promise<number> {
   store.onChange(() => void gateway.sync());
   started = true;
   await gateway.sync();
-  if (!gateway.ready) {
+  if (!gateway.serving) {
     log('error', `HAProxy could not start, so gatehouse stops: ${gateway.status().lastError ?? 'see the messages above'}`);
     await source.stop();
     await serving.stop();

@@ -69,7 +69,7 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
   }
   await gateway.sync();
   hooks.onStarted?.(gateway.ready);
-  if (!gateway.ready) {
+  if (!gateway.serving) {
     log('error', `HAProxy could not start, so gatehouse stops: ${gateway.status().lastError ?? 'see the messages above'}`);
     await serving.stop();
     return 1;

@@ -17,19 +17,15 @@ export interface ResolverOptions {
 }
 
 /**
- * Turns the crypto settings into how TLS is done now (crypto/offload.ts), probing HAProxy once for
- * each provider set that loads (a failure is probed again at the next sync), and reports every
- * change: a log line, the gatehouse_crypto_offload_info metric, and `current` for /status.
+ * Turns the crypto settings into how TLS is to be done (crypto/offload.ts), probing HAProxy once for
+ * each provider set that loads (a failure is probed again at the next sync), and reports each
+ * change once HAProxy serves it: a log line and the gatehouse_crypto_offload_info metric.
  */
 export class OffloadResolver {
-  private state: OffloadState | null = null;
+  private reported: string | null = null;
   private readonly loaded = new Set<string>();
 
   constructor(private readonly opts: ResolverOptions) {}
-
-  get current(): OffloadState | null {
-    return this.state;
-  }
 
   async resolve(settings: CryptoSettings): Promise<OffloadState> {
     const { devices } = this.opts;
@@ -39,13 +35,14 @@ export class OffloadResolver {
       probe = this.loaded.has(key) ? { ok: true } : await probeOffload(this.opts.binary, offloadConfig(settings), this.opts.dir);
       if (probe.ok) this.loaded.add(key);
     }
-    const next = decideOffload(settings, devices, probe);
-    if (JSON.stringify(next) !== JSON.stringify(this.state)) this.report(next);
-    this.state = next;
-    return next;
+    return decideOffload(settings, devices, probe);
   }
 
-  private report(s: OffloadState): void {
+  /** Called with the state HAProxy now serves; logs and sets the metric when it changed. */
+  report(s: OffloadState): void {
+    const text = JSON.stringify(s);
+    if (text === this.reported) return;
+    this.reported = text;
     const { log, metrics } = this.opts;
     const level = s.mode === 'refused' ? 'error' : s.mode === 'software' && s.providers.length > 0 && s.setting !== 'off' ? 'warn' : 'info';
     log(level, `TLS offload: ${s.mode}: ${s.reason}`, { setting: s.setting, providers: s.providers, devices: s.devices });

@@ -1,4 +1,5 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
+import type { OffloadState } from '../crypto/offload.js';
 import type { OffloadResolver } from '../crypto/resolver.js';
 import { ConfigRejectedError, type DataPlane, type Log } from '../haproxy/dataplane.js';
 import type { Diagnostic } from '../model/diagnostic.js';
@@ -49,6 +50,8 @@ export class Gateway {
   private reported = new Set<string>();
   private applied = false;
   private readonly reloads: Record<string, number> = {};
+  /** How TLS keys are handled in what HAProxy serves. */
+  private offload: OffloadState | null = null;
 
   constructor(private readonly opts: GatewayOptions) {}
 
@@ -68,9 +71,14 @@ export class Gateway {
     return this.running;
   }
 
-  /** HAProxy serves the last configuration, with HTTPS (not refused for want of required offload). */
+  /** HAProxy runs a configuration of ours. */
+  get serving(): boolean {
+    return this.applied && this.opts.dataplane.running;
+  }
+
+  /** Serving, and with HTTPS (not refused for want of a required offload). */
   get ready(): boolean {
-    return this.applied && this.opts.dataplane.running && this.opts.offload?.current?.mode !== 'refused';
+    return this.serving && this.offload?.mode !== 'refused';
   }
 
   status(now = new Date()): GatewayStatus {
@@ -81,7 +89,7 @@ export class Gateway {
       haproxy: this.opts.dataplane.haproxy,
       reloads: { ...this.reloads },
       lastError: this.lastError,
-      crypto: cryptoStatus(this.opts.offload?.current),
+      crypto: cryptoStatus(this.offload),
       ...d,
       certificates: d.certificates.map((c) => ({ ...c, daysToExpiry: Math.floor((Date.parse(c.notAfter) - now.getTime()) / 86_400_000) })),
     };
@@ -117,6 +125,10 @@ export class Gateway {
       }
       this.applied = true;
       this.lastError = null;
+      if (offload) {
+        this.opts.offload!.report(offload);
+        this.offload = offload;
+      }
       this.lastAccepted = result.accepted;
       this.described = describeModel(result.model, diagnostics);
       this.updateMetrics(this.described);

@@ -40,8 +40,15 @@ export interface GatewayStatusDoc {
   routes: unknown[];
 }
 
+export interface StartOptions {
+  /** The gateway's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Wait for /readyz 200 (default), or only for a first configuration applied (a gateway that is not meant to be ready). */
+  wait?: 'ready' | 'applied';
+}
+
 /** Starts `gatehouse run` as a real process on free loopback ports with `yaml` as its manifests. */
-export async function startGateway(yaml: string, extraArgs: string[] = []): Promise<RunningGateway> {
+export async function startGateway(yaml: string, extraArgs: string[] = [], opts: StartOptions = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-e2e-'));
   const manifests = join(dir, 'manifests.yaml');
   writeFileSync(manifests, yaml);
@@ -50,7 +57,7 @@ export async function startGateway(yaml: string, extraArgs: string[] = []): Prom
   const child = spawn(process.execPath, [
     CLI, 'run', '--manifests', manifests, '--http-port', String(httpPort), '--https-port', String(httpsPort),
     '--admin-port', String(adminPort), '--state-dir', join(dir, 'state'), '--listen-address', '127.0.0.1', ...extraArgs,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const admin = `http://127.0.0.1:${adminPort}`;
@@ -84,11 +91,12 @@ export async function startGateway(yaml: string, extraArgs: string[] = []): Prom
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`gatehouse exited with ${child.exitCode}: ${output}`);
       try {
+        if (opts.wait === 'applied') return (await status()).generation > 0;
         return (await fetch(`${admin}/readyz`)).status === 200;
       } catch {
         return false;
       }
-    }, 10000, `gatehouse ready (logs: ${output.slice(-2000)})`);
+    }, 10000, `gatehouse ${opts.wait ?? 'ready'} (logs: ${output.slice(-2000)})`);
   } catch (err) {
     await gw.stop();
     throw err;
