@@ -54,8 +54,6 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const NAMESPACE = 'gatehouse';
 const ADMIN_PORT = 9180;
 const QAT_RESOURCE = 'qat.intel.com/generic';
-/** ConfigMap keys the overlay sets that the settings table does not have yet (issue 4). */
-const PENDING_KEYS = new Set(['crypto-provider', 'crypto-async']);
 
 // ---------------------------------------------------------------------------------------------
 // Rendering and schema validation
@@ -551,7 +549,7 @@ function commonChecks(dir: string): void {
     const cm = one<IConfigMap>(objs, 'ConfigMap', 'gatehouse');
     const known = new Set(SETTINGS.filter((s) => s.configMap).map((s) => s.name));
     for (const key of Object.keys(cm.data ?? {})) {
-      assert.ok(known.has(key) || PENDING_KEYS.has(key), `ConfigMap key ${key} is a Gatehouse setting`);
+      assert.ok(known.has(key), `ConfigMap key ${key} is a Gatehouse setting`);
     }
   });
 
@@ -620,8 +618,9 @@ describe('deploy/overlays/accelerated', () => {
   it('enables the crypto provider in the ConfigMap and keeps the base keys', async () => {
     const objs = await objectsOf(dir);
     const data = one<IConfigMap>(objs, 'ConfigMap', 'gatehouse').data ?? {};
-    assert.equal(data['crypto-provider'], 'qatprovider');
-    assert.equal(data['crypto-async'], 'true');
+    assert.equal(data['ssl-provider'], 'qatprovider');
+    assert.equal(data['ssl-mode-async'], 'true');
+    assert.equal(data['crypto-offload'], 'auto');
     const base = one<IConfigMap>(await objectsOf('deploy/base'), 'ConfigMap', 'gatehouse').data ?? {};
     for (const [k, v] of Object.entries(base)) assert.equal(data[k], v, `base key ${k} is kept`);
   });
