@@ -201,7 +201,8 @@ describe('device plugin: registration and ListAndWatch', () => {
     assert.deepEqual(h.kubelet.refused, []);
     assert.ok(existsSync(join(h.fx.kubeletDir, 'gatehouse-qat-generic.sock')), 'the socket is back');
     assert.equal(h.kubelet.latest(GENERIC)!.length, 5, 'the new stream has the devices');
-    assert.ok(h.plugin.registered.includes(GENERIC));
+    // The stand-in records a registration before its answer reaches the plugin: wait for that too.
+    await waitFor(() => h.plugin.registered.includes(GENERIC), WAIT, 'the plugin to take the answer');
   });
 });
 

@@ -14,7 +14,7 @@
  *
  * Changes a test makes (unbind, remove, heartbeat) are plain file operations on the tree.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -88,10 +88,13 @@ export class QatFixture {
     writeFileSync(join(d, 'unbind'), '');
   }
 
+  /** Creates or replaces a symlink in one step (rename), so a scan never sees it missing midway. */
   private link(target: string, path: string): void {
     mkdirSync(dirname(path), { recursive: true });
-    rmSync(path, { force: true });
-    symlinkSync(target, path);
+    const tmp = `${path}.new`;
+    rmSync(tmp, { force: true });
+    symlinkSync(target, tmp);
+    renameSync(tmp, path);
   }
 
   private pciFunction(bdf: string, device: string, numa: number | undefined): string {
