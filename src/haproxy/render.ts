@@ -83,6 +83,7 @@ function globalSection({ model, layout, offload = SOFTWARE }: RenderInput): stri
     `  stats socket ${layout.runtimeSocket} mode 600 level admin expose-fd listeners`,
     '  stats timeout 2m',
     '  hard-stop-after 15m',
+    ...(model.settings.workerThreads > 0 ? [`  nbthread ${model.settings.workerThreads}`] : []),
     ...offloadLines(offload),
     `  ssl-default-bind-options ssl-min-ver ${model.settings.sslMinVersion}`,
     `  ssl-default-bind-ciphers ${TLS12_CIPHERS}`,

@@ -22,6 +22,8 @@ export interface GlobalSettings {
   /** Port written in the Location of HTTP→HTTPS redirects; 443 is left out of the URL. */
   httpsRedirectPort: number;
   sslMinVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** HAProxy's nbthread; 0: HAProxy's default (one per CPU). */
+  workerThreads: number;
   /** TLS private-key offload: providers, engine, and when to use them. */
   crypto: CryptoSettings;
 }

@@ -6,6 +6,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { objectKey, refOf, type StoredObject } from '../store/objects.js';
 import type { Diagnostic } from '../model/diagnostic.js';
+import { parseTss2Key, TSS2_BLOCK } from '../crypto/tss2-key.js';
 import { describe, isRecord, keyPath, own, quote } from './json.js';
 
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
@@ -100,8 +101,33 @@ function checkType(secret: StoredObject): SecretProblem | null {
   };
 }
 
+/** What the settings allow in tls.key besides plain keys. */
+export interface KeyOptions {
+  /** TPM-wrapped keys (TSS2 PRIVATE KEY): only with the tpm2 provider required, as nothing else can use them. */
+  tpmKeys: boolean;
+}
+
+export const TPM_KEY_HELP = 'set ssl-provider "tpm2", ssl-propquery "?provider=tpm2" and crypto-offload "required" in the gatehouse ConfigMap (docs/acceleration.md)';
+
+/** tls.key as a TPM-wrapped key, checked against the leaf certificate. */
+function checkTpmKey(text: string, field: string, leaf: X509Certificate | undefined, opts: KeyOptions): Checked<string> {
+  if (!opts.tpmKeys) {
+    return { ok: false, problems: [{ field, message: `tls.key is a TPM-wrapped key (TSS2 PRIVATE KEY), usable only inside the TPM through the tpm2 provider: ${TPM_KEY_HELP}, or use a plain PEM key` }] };
+  }
+  try {
+    const key = parseTss2Key(text);
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (leaf && !spki(leaf.publicKey).equals(spki(key.publicKey))) {
+      return { ok: false, problems: [{ field, message: 'tls.key (a TPM key) does not belong to the first certificate in tls.crt: put the matching key here, or the leaf certificate first in tls.crt' }] };
+    }
+    return { ok: true, value: key.pem };
+  } catch (e) {
+    return { ok: false, problems: [{ field, message: `tls.key is not a usable TSS2 PRIVATE KEY (${errorText(e)}): generate it with openssl genpkey -provider tpm2` }] };
+  }
+}
+
 /** Checks a Secret for serving TLS: type, tls.crt and tls.key, matching, not expired at `now`. */
-export function checkTlsSecret(secret: StoredObject, now: Date): Checked<TlsMaterial> {
+export function checkTlsSecret(secret: StoredObject, now: Date, opts: KeyOptions = { tpmKeys: false }): Checked<TlsMaterial> {
   const problems: SecretProblem[] = [];
   const typeProblem = checkType(secret);
   if (typeProblem) problems.push(typeProblem);
@@ -119,12 +145,17 @@ export function checkTlsSecret(secret: StoredObject, now: Date): Checked<TlsMate
     else problems.push(...r.problems);
   }
   let keyField = keyPath('data', 'tls.key');
+  let tpmKeyPem: string | null = null;
   if (key === null) problems.push({ field: keyField, message: 'tls.key is missing: add the PEM private key of the certificate' });
   else if (!key.ok) problems.push(key.problem);
   else {
     keyField = key.field;
     const m = KEY_BLOCK.exec(key.text);
-    if (!m) problems.push({ field: key.field, message: 'tls.key holds no PEM private key (-----BEGIN PRIVATE KEY-----): put the certificate\'s private key there' });
+    if (!m && TSS2_BLOCK.test(key.text)) {
+      const r = checkTpmKey(key.text, key.field, certs?.[0], opts);
+      if (r.ok) tpmKeyPem = r.value;
+      else problems.push(...r.problems);
+    } else if (!m) problems.push({ field: key.field, message: 'tls.key holds no PEM private key (-----BEGIN PRIVATE KEY-----): put the certificate\'s private key there' });
     else if (m[1] === 'ENCRYPTED PRIVATE KEY') problems.push({ field: key.field, message: 'tls.key is encrypted: store the key without a passphrase (openssl pkey -in key.pem -out plain.pem)' });
     else {
       try {
@@ -153,6 +184,7 @@ export function checkTlsSecret(secret: StoredObject, now: Date): Checked<TlsMate
       if (t <= now.getTime()) problems.push({ field: crtField, message: `the certificate expired on ${notAfter}: renew it and update the Secret` });
     }
   }
+  if (problems.length === 0 && certs && tpmKeyPem !== null) return { ok: true, value: { pem: `${pemOf(certs)}\n${tpmKeyPem}\n`, notAfter, leaf: certs[0]! } };
   if (problems.length > 0 || !certs || !privateKey) return { ok: false, problems };
   let keyPem: string;
   try {
@@ -194,10 +226,11 @@ export class SecretResolver {
     private readonly secrets: ReadonlyMap<string, StoredObject>,
     private readonly lastAccepted: ReadonlyMap<string, StoredObject> | undefined,
     private readonly now: Date,
+    private readonly keys: KeyOptions = { tpmKeys: false },
   ) {}
 
   tls(namespace: string, name: string): Resolved<TlsMaterial> {
-    return this.resolve(this.tlsCache, namespace, name, (s) => checkTlsSecret(s, this.now));
+    return this.resolve(this.tlsCache, namespace, name, (s) => checkTlsSecret(s, this.now, this.keys));
   }
 
   ca(namespace: string, name: string): Resolved<CaMaterial> {

@@ -148,6 +148,7 @@ const DEFS: readonly SettingDef[] = [
   { name: 'client-timeout', ...GLOBAL, default: '60s', values: 'duration (ms, s, m, h; 1ms–24h)', description: 'How long a client may take to send a request or stay idle.', applyGlobal: glob('clientTimeoutMs', parseDurationMs) },
   { name: 'https-redirect-port', ...GLOBAL, default: '443', values: 'port 1–65535', description: 'Port written in HTTP→HTTPS redirects.', applyGlobal: glob('httpsRedirectPort', port) },
   { name: 'ssl-min-version', ...GLOBAL, default: 'TLSv1.2', values: 'TLSv1.2|TLSv1.3', description: 'Oldest TLS version clients may use.', applyGlobal: glob('sslMinVersion', parseSslMinVersion) },
+  { name: 'worker-threads', ...GLOBAL, default: '0', values: 'integer 0–64 (0: one per CPU)', description: 'HAProxy worker threads (nbthread); 1 for providers that are not thread-safe, such as tpm2.', applyGlobal: glob('workerThreads', (v) => parseIntRange(v, 0, 64, 'a number of threads')) },
   { name: 'crypto-offload', ...CRYPTO, default: 'auto', values: 'auto|required|off', description: 'TLS private-key offload. auto: the configured provider (or engine) when the pod has accelerator devices and it loads, else software; required: that, or no HTTPS and not ready; off: software.', applyGlobal: cry('offload', parseOffloadMode) },
   { name: 'ssl-provider', ...CRYPTO, default: '', values: 'comma-separated OpenSSL 3 provider names', description: 'Providers HAProxy loads for offload (ssl-provider), e.g. qatprovider; default is loaded after them unless the list names default or fips.', applyGlobal: cry('providers', parseProviderList) },
   { name: 'ssl-provider-path', ...CRYPTO, default: '', values: 'absolute directory', description: 'Where the providers are loaded from (ssl-provider-path); empty: OpenSSL\'s module directory.', applyGlobal: cry('providerPath', parseProviderPath) },
@@ -174,7 +175,7 @@ export const SETTINGS: readonly SettingInfo[] = DEFS.map(
 const BY_NAME: ReadonlyMap<string, SettingDef> = new Map(DEFS.map((d) => [d.name, d]));
 
 export function builtinGlobal(): GlobalSettings {
-  return { clientTimeoutMs: 60_000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() };
+  return { clientTimeoutMs: 60_000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', workerThreads: 0, crypto: builtinCrypto() };
 }
 
 export function builtinIngress(): IngressSettings {

@@ -137,7 +137,8 @@ export function translate(input: TranslateInput): TranslateResult {
   const classes = indexClasses(byKind.get('IngressClass')!);
   const endpoints = indexEndpoints(byKind.get('Service')!, byKind.get('EndpointSlice')!);
   const secretMap = new Map(byKind.get('Secret')!.map((s) => [objectKey(s), s]));
-  const secrets = new SecretResolver(secretMap, input.lastAccepted, input.now);
+  const { crypto } = settings.global;
+  const secrets = new SecretResolver(secretMap, input.lastAccepted, input.now, { tpmKeys: crypto.offload === 'required' && crypto.providers.includes('tpm2') });
   const ctx = { defaults: settings.ingress, endpoints, secrets };
 
   const built: BuiltIngress[] = [];

@@ -17,7 +17,7 @@ const FAKE_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n
 
 function fullModel(pem: string) {
   return model({
-    settings: { clientTimeoutMs: 30000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() },
+    settings: { clientTimeoutMs: 30000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.2', workerThreads: 0, crypto: builtinCrypto() },
     backends: [
       backend('default_web_web_80', [['10.0.0.2', 8080], ['10.0.0.1', 8080]]),
       backend('shop_api_api_grpc', [['fd00::1', 9000]], {

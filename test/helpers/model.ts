@@ -33,7 +33,7 @@ export function route(host: string, pathType: Route['pathType'], path: string, b
 
 export function model(parts: Partial<Model> = {}): Model {
   return {
-    settings: { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', crypto: builtinCrypto() },
+    settings: { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', workerThreads: 0, crypto: builtinCrypto() },
     backends: [],
     routes: [],
     certificates: [],

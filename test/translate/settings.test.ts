@@ -84,14 +84,15 @@ function plain(r: TranslateResult): Omit<TranslateResult['model']['settings'], '
   return rest;
 }
 
-test('global ConfigMap keys: client-timeout, https-redirect-port, ssl-min-version', () => {
-  assert.deepEqual(plain(run([])), { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
-  let r = run([configMap({ 'client-timeout': '90s', 'https-redirect-port': '8443', 'ssl-min-version': 'TLSv1.3' })]);
-  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.3' });
+test('global ConfigMap keys: client-timeout, https-redirect-port, ssl-min-version, worker-threads', () => {
+  assert.deepEqual(plain(run([])), { clientTimeoutMs: 60000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', workerThreads: 0 });
+  let r = run([configMap({ 'client-timeout': '90s', 'https-redirect-port': '8443', 'ssl-min-version': 'TLSv1.3', 'worker-threads': '1' })]);
+  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 8443, sslMinVersion: 'TLSv1.3', workerThreads: 1 });
   assert.deepEqual(r.diagnostics, []);
-  r = run([configMap({ 'client-timeout': '90', 'https-redirect-port': '0', 'ssl-min-version': 'TLSv1.0' })]);
-  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2' });
-  assert.equal(errors(r).length, 2);
+  r = run([configMap({ 'client-timeout': '90', 'https-redirect-port': '0', 'ssl-min-version': 'TLSv1.0', 'worker-threads': '65' })]);
+  assert.deepEqual(plain(r), { clientTimeoutMs: 90000, httpsRedirectPort: 443, sslMinVersion: 'TLSv1.2', workerThreads: 0 });
+  assert.equal(errors(r).length, 3);
+  only(errors(r), 'data["worker-threads"]');
   only(errors(r), 'data["https-redirect-port"]');
   only(errors(r), 'data["ssl-min-version"]');
   r = run([configMap({ 'https-redirect-port': '65536' })]);
@@ -158,7 +159,7 @@ test('SETTINGS describes every key once, with scope, default and description', (
   const crypto = ['crypto-offload', 'ssl-provider', 'ssl-provider-path', 'ssl-propquery', 'ssl-mode-async', 'ssl-engine', 'ssl-engine-algos'];
   for (const k of crypto) assert.equal(SETTINGS.find((s) => s.name === k)?.flag, true, `${k} is also a flag`);
   assert.deepEqual(SETTINGS.filter((s) => s.flag).map((s) => s.name), crypto);
-  assert.equal(names.length, 28);
+  assert.equal(names.length, 29);
   for (const s of SETTINGS) {
     assert.ok(s.description.length > 10 && !s.description.includes('\n'), s.name);
     assert.ok(s.scope === 'ingress' || s.scope === 'global');
