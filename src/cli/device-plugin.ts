@@ -3,7 +3,7 @@
  * Parses the flags and runs the plugin until SIGTERM/SIGINT; docs/device-plugin.md tells the rest.
  */
 import { resolve } from 'node:path';
-import { QatDevicePlugin } from '../deviceplugin/plugin.js';
+import { QatDevicePlugin, type QatPluginOptions } from '../deviceplugin/plugin.js';
 import { ALLOCATION_POLICIES } from '../deviceplugin/policy.js';
 import { RESOURCE_NAMINGS } from '../deviceplugin/resources.js';
 import { parseDurationMs } from '../translate/values.js';
@@ -33,29 +33,14 @@ export const devicePluginCommand = defineCommand({
   },
 });
 
-export async function runDevicePlugin(argv: string[], hooks: { onStarted?: (plugin: QatDevicePlugin) => void } = {}): Promise<number> {
-  let values;
-  let rescanMs: number;
-  try {
-    ({ values } = parseCommandLine(devicePluginCommand, argv));
-    if (values.help) {
-      process.stdout.write(formatHelp(devicePluginCommand) + '\n');
-      return 0;
-    }
-    const interval = parseDurationMs(values['rescan-interval']);
-    if (!interval.ok) throw new UsageError(`--rescan-interval: ${interval.error}`);
-    if (interval.value < 100) throw new UsageError(`--rescan-interval ${values['rescan-interval']} is too short: scan at most every 100ms`);
-    rescanMs = interval.value;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`gatehouse device-plugin: ${e.message}\nRun "gatehouse device-plugin --help" for the flags.\n`);
-      return 2;
-    }
-    throw e;
-  }
-
-  const log = jsonLog;
-  const opts = {
+/** The plugin's settings from the command line (everything but the logger); throws UsageError. */
+export function devicePluginSettings(argv: readonly string[]): Omit<QatPluginOptions, 'log'> | 'help' {
+  const { values } = parseCommandLine(devicePluginCommand, argv);
+  if (values.help) return 'help';
+  const interval = parseDurationMs(values['rescan-interval']);
+  if (!interval.ok) throw new UsageError(`--rescan-interval: ${interval.error}`);
+  if (interval.value < 100) throw new UsageError(`--rescan-interval ${values['rescan-interval']} is too short: scan at most every 100ms`);
+  return {
     sysfsRoot: resolve(values['sysfs-root']),
     devRoot: resolve(values['dev-root']),
     kubeletDir: resolve(values['kubelet-dir']),
@@ -63,12 +48,30 @@ export async function runDevicePlugin(argv: string[], hooks: { onStarted?: (plug
     policy: values['allocation-policy'],
     maxDevices: values['max-devices'],
     bind: values.bind,
-    rescanMs,
+    rescanMs: interval.value,
   };
-  log('info', 'gatehouse device-plugin starting', { ...opts });
-  const plugin = new QatDevicePlugin({ ...opts, log });
+}
+
+export async function runDevicePlugin(argv: string[]): Promise<number> {
+  let settings;
+  try {
+    settings = devicePluginSettings(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`gatehouse device-plugin: ${e.message}\nRun "gatehouse device-plugin --help" for the flags.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (settings === 'help') {
+    process.stdout.write(formatHelp(devicePluginCommand) + '\n');
+    return 0;
+  }
+
+  const log = jsonLog;
+  log('info', 'gatehouse device-plugin starting', { ...settings });
+  const plugin = new QatDevicePlugin({ ...settings, log });
   await plugin.start();
-  hooks.onStarted?.(plugin);
 
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {
