@@ -63,6 +63,7 @@ export class QatDevicePlugin {
   private watcher: FSWatcher | null = null;
   private stopped = false;
   private readonly logged = new Set<string>();
+  private kubeletThere = true;
 
   constructor(private readonly opts: QatPluginOptions) {}
 
@@ -191,6 +192,11 @@ export class QatDevicePlugin {
   private async reconcile(): Promise<void> {
     const { log, kubeletDir } = this.opts;
     const kubeletSocket = join(kubeletDir, KUBELET_SOCKET);
+    const kubeletThere = (await fileIdentity(kubeletSocket)) !== null;
+    if (kubeletThere !== this.kubeletThere && this.served.size > 0) {
+      if (!kubeletThere) log('warn', `no ${kubeletSocket}: waiting for the kubelet to register with it`);
+      this.kubeletThere = kubeletThere;
+    }
     for (const [resource, s] of this.served) {
       if (s.server.serving && (await fileIdentity(s.server.socketPath)) !== s.socket) {
         log('info', `${s.server.socketPath} was removed (the kubelet restarts so): serving on a new socket and registering again`, { resource });

@@ -206,6 +206,38 @@ describe('device plugin: registration and ListAndWatch', () => {
   });
 });
 
+describe('device plugin: started before the kubelet', () => {
+  it('serves, says it waits for kubelet.sock, and registers once the kubelet is there', async () => {
+    const fx = twoPfNode();
+    const logs: string[] = [];
+    const plugin = new QatDevicePlugin({
+      sysfsRoot: fx.sysfs,
+      devRoot: fx.dev,
+      kubeletDir: fx.kubeletDir,
+      naming: 'generic',
+      policy: 'balanced',
+      bind: false,
+      rescanMs: 50,
+      kubeletCheckMs: 50,
+      log: (_level, msg) => logs.push(msg),
+    });
+    const kubelet = new FakeKubelet(fx.kubeletDir);
+    try {
+      await plugin.start();
+      assert.ok(existsSync(join(fx.kubeletDir, 'gatehouse-qat-generic.sock')), 'serving before any kubelet');
+      assert.ok(logs.includes(`no ${join(fx.kubeletDir, 'kubelet.sock')}: waiting for the kubelet to register with it`), logs.join('\n'));
+      assert.deepEqual(plugin.registered, []);
+      await kubelet.start();
+      await waitFor(() => (kubelet.latest(GENERIC)?.length ?? 0) === 5, WAIT, 'registration once the kubelet is up');
+      assert.equal(kubelet.registrations.length, 1);
+    } finally {
+      await plugin.stop();
+      await kubelet.stop();
+      fx.cleanup();
+    }
+  });
+});
+
 describe('device plugin: packed policy', () => {
   it('GetPreferredAllocation (packed) fills one PF first', async () => {
     const h = await harness(twoPfNode(), { policy: 'packed' });
