@@ -64,6 +64,7 @@ export class QatDevicePlugin {
   private stopped = false;
   private readonly logged = new Set<string>();
   private kubeletThere = true;
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly opts: QatPluginOptions) {}
 
@@ -82,10 +83,12 @@ export class QatDevicePlugin {
     const { log, rescanMs, kubeletDir } = this.opts;
     await this.serial(() => this.rescan(true));
     await this.serial(() => this.reconcile());
-    this.timers.push(setInterval(() => void this.serial(() => this.rescan(false).then(() => this.reconcile())), rescanMs));
-    this.timers.push(setInterval(() => void this.serial(() => this.reconcile()), this.opts.kubeletCheckMs ?? 1000));
+    const rescan = (): void => void this.queue('rescan', () => this.rescan(false).then(() => this.reconcile()));
+    const reconcile = (): void => void this.queue('reconcile', () => this.reconcile());
+    this.timers.push(setInterval(rescan, rescanMs));
+    this.timers.push(setInterval(reconcile, this.opts.kubeletCheckMs ?? 1000));
     try {
-      this.watcher = watch(kubeletDir, () => void this.serial(() => this.reconcile()));
+      this.watcher = watch(kubeletDir, reconcile);
       this.watcher.on('error', () => undefined);
     } catch (e) {
       log('warn', `cannot watch ${kubeletDir} (${(e as NodeJS.ErrnoException).code ?? String(e)}): a kubelet restart is noticed within a second instead`);
@@ -100,6 +103,16 @@ export class QatDevicePlugin {
     this.watcher = null;
     await this.work;
     await Promise.all([...this.served.values()].map((s) => s.server.stop()));
+  }
+
+  /** serial(), unless the same kind of step is already waiting its turn (a slow kubelet does not pile them up). */
+  private queue(kind: string, step: () => Promise<void>): Promise<void> {
+    if (this.waiting.has(kind)) return this.work;
+    this.waiting.add(kind);
+    return this.serial(() => {
+      this.waiting.delete(kind);
+      return step();
+    });
   }
 
   /** Runs one step after the previous one (scans and kubelet checks never overlap). */
