@@ -19,7 +19,7 @@ import {
 } from '../helpers/tpm.js';
 
 // HAProxy 2.6 + OpenSSL 3.0 + tpm2-openssl (provider) + swtpm behind tpm2-abrmd: the TLS private key
-// lives in the TPM and never in a file. docs/notes-tpm.md has the why of each setting used here.
+// lives in the TPM and never in a file. docs/tpm-provider.md has the why of each setting used here.
 
 const CN = 'tpm.gatehouse.test';
 
@@ -68,7 +68,7 @@ interface ConfigOpts {
 }
 
 /**
- * The global section the gateway must render for a TPM key (see docs/notes-tpm.md): both providers,
+ * The global section the gateway must render for a TPM key (see docs/tpm-provider.md): both providers,
  * `?provider=tpm2` so the signature is done by the TPM (OpenSSL 3.0 would otherwise pick the default
  * provider's RSA and export a public-only key to it), and one thread (tpm2-openssl 1.1.1 shares one
  * ESYS context between threads without a lock).
@@ -173,7 +173,7 @@ describe('HAProxy 2.6 with the tpm2 OpenSSL provider and a key inside a software
     assert.equal(r13.status, 200);
     assert.equal(r13.servedPublicKey, spki(ec.publicKeyPem));
     await assert.rejects(handshake(port, 'TLSv1.2', ca), /handshake failure|alert/i,
-      'if TLS 1.2 now works with a TPM EC key, update docs/notes-tpm.md and this test');
+      'if TLS 1.2 now works with a TPM EC key, update docs/tpm-provider.md and this test');
     await logged(h, /tls-error .*no shared cipher/);
   });
 

@@ -204,7 +204,7 @@ export interface TpmKeyAndCert {
 /**
  * A key generated inside `tpm` through the tpm2 provider (`openssl genpkey -provider tpm2`), and a
  * self-signed certificate for `cn` (also in the SAN) signed by that key inside the TPM. RSA is the
- * default because OpenSSL 3.0 refuses TPM EC keys for TLS 1.2 (docs/notes-tpm.md).
+ * default because OpenSSL 3.0 refuses TPM EC keys for TLS 1.2 (docs/tpm-provider.md).
  */
 export async function makeTpmKeyAndCert(
   tpm: SoftwareTpm,
