@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse needs and is missing: HAProxy, openssl and curl from Debian, npm packages.
+# With --test, also what only the tests need (the software TPM stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tests=false
+[ "${1:-}" = "--test" ] && tests=true
 
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
-# The TPM provider tests (test/crypto/tpm-provider.test.ts): a software TPM (swtpm), the TPM access
-# broker and resource manager on a private D-Bus (tpm2-abrmd, dbus-daemon, dbus-send, the tabrmd
-# TCTI), the OpenSSL 3 provider (tpm2-openssl's tpm2.so in OpenSSL's MODULESDIR) and tpm2-tools.
-command -v swtpm >/dev/null 2>&1 || missing+=(swtpm swtpm-tools)
-command -v tpm2-abrmd >/dev/null 2>&1 || missing+=(tpm2-abrmd)
-command -v tpm2_getcap >/dev/null 2>&1 || missing+=(tpm2-tools)
-command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus-daemon)
-command -v dbus-send >/dev/null 2>&1 || missing+=(dbus-bin)
-ossl_modules=$(openssl version -m 2>/dev/null | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p' || true)
-ossl_modules=${ossl_modules:-/usr/lib/$(uname -m)-linux-gnu/ossl-modules}
-[ -f "$ossl_modules/tpm2.so" ] || missing+=(tpm2-openssl)
-[ -f "${ossl_modules%/ossl-modules}/libtss2-tcti-tabrmd.so.0" ] || missing+=(libtss2-tcti-tabrmd0)
+if $tests; then
+  # The TPM provider tests (test/crypto/tpm-provider.test.ts): a software TPM (swtpm), the TPM access
+  # broker and resource manager on a private D-Bus (tpm2-abrmd, dbus-daemon, dbus-send, the tabrmd
+  # TCTI), the OpenSSL 3 provider (tpm2-openssl's tpm2.so in OpenSSL's MODULESDIR) and tpm2-tools.
+  command -v swtpm >/dev/null 2>&1 || missing+=(swtpm swtpm-tools)
+  command -v tpm2-abrmd >/dev/null 2>&1 || missing+=(tpm2-abrmd)
+  command -v tpm2_getcap >/dev/null 2>&1 || missing+=(tpm2-tools)
+  command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus-daemon)
+  command -v dbus-send >/dev/null 2>&1 || missing+=(dbus-bin)
+  ossl_modules=$(openssl version -m 2>/dev/null | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p' || true)
+  ossl_modules=${ossl_modules:-/usr/lib/$(uname -m)-linux-gnu/ossl-modules}
+  [ -f "$ossl_modules/tpm2.so" ] || missing+=(tpm2-openssl)
+  [ -f "${ossl_modules%/ossl-modules}/libtss2-tcti-tabrmd.so.0" ] || missing+=(libtss2-tcti-tabrmd0)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing ${missing[*]}: install them with your package manager (Debian: apt-get install -y ${missing[*]})" >&2
