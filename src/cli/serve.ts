@@ -25,9 +25,6 @@ function settingFlag(name: string): StringFlag {
   return { type: 'string', valueName: 'VALUE', description: `${s.description} Values: ${s.values}. Default ${s.default === '' ? 'none' : s.default}; the ConfigMap key ${name} overrides it` };
 }
 
-/** The names of the setting flags, as in SETTINGS. */
-const SETTING_FLAGS = ['crypto-offload', 'ssl-provider', 'ssl-provider-path', 'ssl-propquery', 'ssl-mode-async', 'ssl-engine', 'ssl-engine-algos'] as const;
-
 export const servingFlags = {
   'http-port': portFlag('Port for plain HTTP', 8080),
   'https-port': portFlag('Port for HTTPS', 8443),
@@ -73,9 +70,9 @@ export async function checkServingFlags(values: ServingValues): Promise<ServingS
     if (!isIPv4(values[flag])) throw new UsageError(`--${flag} ${values[flag]} is not an IPv4 address: give one such as 0.0.0.0 or 127.0.0.1`);
   }
   const settingDefaults: Record<string, string> = {};
-  for (const name of SETTING_FLAGS) {
-    const v = values[name];
-    if (v !== undefined) settingDefaults[name] = v;
+  for (const { name, flag } of SETTINGS) {
+    const v = (values as Record<string, unknown>)[name];
+    if (flag && typeof v === 'string') settingDefaults[name] = v;
   }
   let haproxy: HaproxyCapabilities;
   try {

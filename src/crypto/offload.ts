@@ -6,18 +6,12 @@
 import { describeDevices, type CryptoDevices } from './devices.js';
 import type { CryptoSettings, OffloadMode } from './settings.js';
 
-/** What HAProxy's global section gets for TLS offload, and whether HTTPS is served at all. */
-export interface OffloadConfig {
-  /** Providers to load, in order (with `default` added when the settings name neither default nor fips). */
-  providers: string[];
-  providerPath: string | null;
-  propquery: string | null;
-  modeAsync: boolean;
-  engine: string | null;
-  engineAlgos: string[];
-  /** False only when offload is required and not available. */
-  serveHttps: boolean;
-}
+/**
+ * What HAProxy's global section gets for TLS offload (the settings' values, with `default` added to
+ * the providers when they name neither default nor fips), and whether HTTPS is served at all (false
+ * only when offload is required and not available).
+ */
+export type OffloadConfig = Omit<CryptoSettings, 'offload'> & { serveHttps: boolean };
 
 /** TLS in software: OpenSSL's default provider, nothing in the global section. */
 export const SOFTWARE: OffloadConfig = { providers: [], providerPath: null, propquery: null, modeAsync: false, engine: null, engineAlgos: [], serveHttps: true };
@@ -41,9 +35,9 @@ export interface OffloadState {
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 
 /** What HAProxy gets when the configured providers (or engine) are used. */
-export function offloadConfig(c: CryptoSettings): OffloadConfig {
+export function offloadConfig({ offload: _offload, ...c }: CryptoSettings): OffloadConfig {
   const providers = c.providers.length === 0 || c.providers.some((p) => p === 'default' || p === 'fips') ? [...c.providers] : [...c.providers, 'default'];
-  return { providers, providerPath: c.providerPath, propquery: c.propquery, modeAsync: c.modeAsync, engine: c.engine, engineAlgos: [...c.engineAlgos], serveHttps: true };
+  return { ...c, providers, engineAlgos: [...c.engineAlgos], serveHttps: true };
 }
 
 /** The configured offload as names: `qatprovider`, `engine:qat`. */
