@@ -89,32 +89,19 @@ interface SettingDef extends SettingInfo {
   applyGlobal?: (s: GlobalSettings, v: string) => string | null;
 }
 
-function ing<K extends keyof IngressSettings>(key: K, parse: (s: string) => Parsed<IngressSettings[K]>) {
-  return (s: IngressSettings, v: string): string | null => {
+/** A setter for one field of the part of `S` that `part` picks, from a parser: returns the parser's error, or null. */
+function field<S, T, K extends keyof T>(part: (s: S) => T, key: K, parse: (v: string) => Parsed<T[K]>) {
+  return (s: S, v: string): string | null => {
     const r = parse(v);
     if (!r.ok) return r.error;
-    s[key] = r.value;
+    part(s)[key] = r.value;
     return null;
   };
 }
 
-function glob<K extends keyof GlobalSettings>(key: K, parse: (s: string) => Parsed<GlobalSettings[K]>) {
-  return (s: GlobalSettings, v: string): string | null => {
-    const r = parse(v);
-    if (!r.ok) return r.error;
-    s[key] = r.value;
-    return null;
-  };
-}
-
-function cry<K extends keyof CryptoSettings>(key: K, parse: (s: string) => Parsed<CryptoSettings[K]>) {
-  return (s: GlobalSettings, v: string): string | null => {
-    const r = parse(v);
-    if (!r.ok) return r.error;
-    s.crypto[key] = r.value;
-    return null;
-  };
-}
+const ing = <K extends keyof IngressSettings>(key: K, parse: (v: string) => Parsed<IngressSettings[K]>) => field((s: IngressSettings) => s, key, parse);
+const glob = <K extends keyof GlobalSettings>(key: K, parse: (v: string) => Parsed<GlobalSettings[K]>) => field((s: GlobalSettings) => s, key, parse);
+const cry = <K extends keyof CryptoSettings>(key: K, parse: (v: string) => Parsed<CryptoSettings[K]>) => field((s: GlobalSettings) => s.crypto, key, parse);
 
 const bool = parseBool;
 const nonNegSeconds = (s: string) => parseIntRange(s, 0, 2147483647, 'a number of seconds');

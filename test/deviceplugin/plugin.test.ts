@@ -25,22 +25,16 @@ interface Harness {
   close(): Promise<void>;
 }
 
+/** The plugin's options for a fixture: generic names, balanced, no --bind, fast rescans and kubelet checks. */
+function pluginOptions(fx: QatFixture, log: QatPluginOptions['log'], opts: Partial<QatPluginOptions> = {}): QatPluginOptions {
+  return { sysfsRoot: fx.sysfs, devRoot: fx.dev, kubeletDir: fx.kubeletDir, naming: 'generic', policy: 'balanced', bind: false, rescanMs: 50, kubeletCheckMs: 50, log, ...opts };
+}
+
 async function harness(fx: QatFixture, opts: Partial<QatPluginOptions> = {}): Promise<Harness> {
   const kubelet = new FakeKubelet(fx.kubeletDir);
   await kubelet.start();
   const logs: { level: string; msg: string }[] = [];
-  const plugin = new QatDevicePlugin({
-    sysfsRoot: fx.sysfs,
-    devRoot: fx.dev,
-    kubeletDir: fx.kubeletDir,
-    naming: 'generic',
-    policy: 'balanced',
-    bind: false,
-    rescanMs: 50,
-    kubeletCheckMs: 50,
-    log: (level, msg) => logs.push({ level, msg }),
-    ...opts,
-  });
+  const plugin = new QatDevicePlugin(pluginOptions(fx, (level, msg) => logs.push({ level, msg }), opts));
   await plugin.start();
   return {
     fx,
@@ -210,17 +204,7 @@ describe('device plugin: started before the kubelet', () => {
   it('serves, says it waits for kubelet.sock, and registers once the kubelet is there', async () => {
     const fx = twoPfNode();
     const logs: string[] = [];
-    const plugin = new QatDevicePlugin({
-      sysfsRoot: fx.sysfs,
-      devRoot: fx.dev,
-      kubeletDir: fx.kubeletDir,
-      naming: 'generic',
-      policy: 'balanced',
-      bind: false,
-      rescanMs: 50,
-      kubeletCheckMs: 50,
-      log: (_level, msg) => logs.push(msg),
-    });
+    const plugin = new QatDevicePlugin(pluginOptions(fx, (_level, msg) => logs.push(msg)));
     const kubelet = new FakeKubelet(fx.kubeletDir);
     try {
       await plugin.start();
