@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse needs and is missing: HAProxy, openssl and curl from Debian, npm packages.
-# With --test, also what only the tests need (the software TPM stack).
+# With --bench, also the benchmarks' load generators and references (h2load, wrk, nginx, a C compiler and
+# OpenSSL's headers for bench/tools/); with --test, those (CI runs every benchmark briefly) and the
+# software TPM stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=false
-[ "${1:-}" = "--test" ] && tests=true
+bench=false
+[ "${1:-}" = "--test" ] && tests=true && bench=true
+[ "${1:-}" = "--bench" ] && bench=true
 
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+if $bench; then
+  command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)
+  [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+fi
 if $tests; then
   # The TPM provider tests (test/crypto/tpm-provider.test.ts): a software TPM (swtpm), the TPM access
   # broker and resource manager on a private D-Bus (tpm2-abrmd, dbus-daemon, dbus-send, the tabrmd

@@ -45,6 +45,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Wait for /readyz 200 (default), or only for a first configuration applied (a gateway that is not meant to be ready). */
   wait?: 'ready' | 'applied';
+  /** How long start and update() wait (default 10 s and 5 s); large configurations take longer. */
+  timeoutMs?: number;
 }
 
 /** Starts `gatehouse run` as a real process on free loopback ports with `yaml` as its manifests. */
@@ -75,7 +77,7 @@ export async function startGateway(yaml: string, extraArgs: string[] = [], opts:
       await waitFor(async () => {
         last = await status();
         return done(last);
-      }, 5000, `the update to be applied (generation was ${before}; logs: ${output.slice(-2000)})`);
+      }, opts.timeoutMs ?? 5000, `the update to be applied (generation was ${before}; logs: ${output.slice(-2000)})`);
       return last!;
     },
     async stop() {
@@ -96,7 +98,7 @@ export async function startGateway(yaml: string, extraArgs: string[] = [], opts:
       } catch {
         return false;
       }
-    }, 10000, `gatehouse ${opts.wait ?? 'ready'} (logs: ${output.slice(-2000)})`);
+    }, opts.timeoutMs ?? 10000, `gatehouse ${opts.wait ?? 'ready'} (logs: ${output.slice(-2000)})`);
   } catch (err) {
     await gw.stop();
     throw err;
