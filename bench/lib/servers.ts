@@ -81,8 +81,11 @@ export async function startNginx(http: string, ports: number[], opts: { workers?
  * from memory, on `httpPort`, and the same over TLS and HTTP/2 on `httpsPort` (the direct reference).
  */
 export async function startBackend(httpPort: number, httpsPort: number, cert: CertFiles): Promise<Server> {
-  const locations = ['    location = /16k { default_type text/plain; return 200 "' + LARGE_BODY + '"; }', '    location / { default_type text/plain; return 200 "ok"; }'];
-  return startNginx([
+  // nginx's `return` takes at most 4 KiB of text: the large answer is a file (served from the page cache).
+  const docroot = mkdtempSync(join(tmpdir(), 'gh-backend-'));
+  writeFileSync(join(docroot, '16k'), LARGE_BODY);
+  const locations = [`    location = /16k { default_type text/plain; root ${docroot}; }`, '    location / { default_type text/plain; return 200 "ok"; }'];
+  const server = await startNginx([
     '  keepalive_requests 1000000;',
     '  keepalive_timeout 75s;',
     `  server { listen 127.0.0.1:${httpPort} reuseport;`,
@@ -94,6 +97,13 @@ export async function startBackend(httpPort: number, httpsPort: number, cert: Ce
     ...locations,
     '  }',
   ].join('\n'), [httpPort, httpsPort], { workers: 1 });
+  return {
+    workerPids: () => server.workerPids(),
+    async stop() {
+      await server.stop();
+      rmSync(docroot, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
