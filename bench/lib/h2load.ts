@@ -43,7 +43,8 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
   const url = new URL(o.url);
   const args = ['-t', '1', '-c', String(o.clients), '-m', String(o.streams ?? 1), '--log-file', log];
   if (o.protocol === 'h1') args.push('--h1');
-  if (o.seconds !== undefined) args.push('-D', String(o.seconds), '--warm-up-time', String(o.warmupSeconds ?? 1));
+  // h2load takes whole numbers or a unit ("0.5" is refused, "500ms" is not): durations go in ms.
+  if (o.seconds !== undefined) args.push('-D', `${Math.round(o.seconds * 1000)}ms`, '--warm-up-time', `${Math.round((o.warmupSeconds ?? 1) * 1000)}ms`);
   else args.push('-n', String(o.requests ?? o.clients));
   args.push('--connect-to', o.connectTo ?? `127.0.0.1:${url.port}`);
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -83,7 +83,9 @@ export async function startNginx(http: string, ports: number[], opts: { workers?
 export async function startBackend(httpPort: number, httpsPort: number, cert: CertFiles): Promise<Server> {
   // nginx's `return` takes at most 4 KiB of text: the large answer is a file (served from the page cache).
   const docroot = mkdtempSync(join(tmpdir(), 'gh-backend-'));
-  writeFileSync(join(docroot, '16k'), LARGE_BODY);
+  writeFileSync(join(docroot, '16k'), LARGE_BODY, { mode: 0o644 });
+  // mkdtemp makes the dir 0700; nginx started as root runs its workers as nobody, who must read it.
+  chmodSync(docroot, 0o755);
   const locations = [`    location = /16k { default_type text/plain; root ${docroot}; }`, '    location / { default_type text/plain; return 200 "ok"; }'];
   const server = await startNginx([
     '  keepalive_requests 1000000;',
