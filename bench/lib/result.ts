@@ -17,6 +17,11 @@ export interface Measured {
   /** How it was measured, one sentence per item (tools, counts, durations, configurations). */
   method: string[];
   tables: Table[];
+  /**
+   * The figures behind the tables in a form for programs (CI's smoke tests assert on it); written to
+   * the results JSON, not shown in docs/benchmarks.md.
+   */
+  data?: Record<string, unknown>;
 }
 
 export interface BenchResult extends Measured {
