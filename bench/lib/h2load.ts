@@ -28,12 +28,16 @@ export interface H2loadResult {
   timeouts: number;
   /** Requests with a 2xx status. */
   ok: number;
+  /** Requests with a 3xx, 4xx or 5xx status. */
+  non2xx: number;
   requestsPerSecond: number;
   seconds: number;
   /** Latency of each request (from its start to the end of its response), from --log-file. */
   p50Ms: number;
   p99Ms: number;
   tlsProtocol: string | undefined;
+  /** Bytes of response bodies received (h2load's `data` traffic), when it printed them. */
+  dataBytes?: number;
 }
 
 /** Runs h2load (nghttp2-client) once, one client thread, and parses its summary and per-request log. */
@@ -61,7 +65,7 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
 export function parseSummary(out: string): Omit<H2loadResult, 'p50Ms' | 'p99Ms'> {
   const finished = /finished in ([\d.]+)(ms|s), ([\d.]+) req\/s/.exec(out);
   const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
-  const codes = /status codes: (\d+) 2xx/.exec(out);
+  const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   if (!finished || !req) throw new Error(`h2load printed no summary:\n${out.slice(-2000)}`);
   return {
     seconds: Number(finished[1]) / (finished[2] === 'ms' ? 1000 : 1),
@@ -72,7 +76,9 @@ export function parseSummary(out: string): Omit<H2loadResult, 'p50Ms' | 'p99Ms'>
     errored: Number(req[4]),
     timeouts: Number(req[5]),
     ok: codes ? Number(codes[1]) : 0,
+    non2xx: codes ? Number(codes[2]) + Number(codes[3]) + Number(codes[4]) : 0,
     tlsProtocol: /TLS Protocol: (\S+)/.exec(out)?.[1],
+    dataBytes: ((d) => (d ? Number(d[1]) : undefined))(/traffic: .*\((\d+)\) data/.exec(out)),
   };
 }
 
