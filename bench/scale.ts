@@ -1,9 +1,661 @@
-import type { Bench } from './lib/result.js';
+/**
+ * Scale: the gateway with 1k, 5k and 10k Ingresses, each with its own host, Service and EndpointSlice
+ * of 10 endpoints. Per size: the time from spawning `gatehouse run` to serving, the pipeline's own
+ * times measured in a fresh thread (read, translate, render, `haproxy -c`), memory of the gateway and of
+ * HAProxy once settled, and one endpoint change from the file written to traffic following it.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { loadManifests } from '../src/sources/files/load.js';
+import { ObjectStore } from '../src/store/store.js';
+import { translate } from '../src/translate/translate.js';
+import { nextSlots, plan, type DataPlaneState } from '../src/plan/plan.js';
+import { render } from '../src/haproxy/render.js';
+import { layout } from '../src/haproxy/layout.js';
+import { checkConfig } from '../src/haproxy/check.js';
+import { ensureDefaultCertificate } from '../src/haproxy/default-cert.js';
+import { request } from '../test/helpers/client.js';
+import { startGateway, type RunningGateway } from '../test/helpers/gateway.js';
+import { freePort } from '../test/helpers/ports.js';
+import { isRunning } from '../test/helpers/processes.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { childPids, cpuSeconds, pssBytes, rssBytes } from './lib/procs.js';
+import type { Bench, BenchContext, Cell, Measured, Table } from './lib/result.js';
+import { formatNumber, stat, type Stat } from './lib/stats.js';
+
+const FULL_SIZES = [1000, 5000, 10000];
+const SMOKE_SIZES = [20, 50, 100];
+const ENDPOINTS = 10;
+/** The endpoints of every Service: 127.0.0.1 … 127.0.0.10, all answered by the bench's backend. */
+const ADDRESSES = Array.from({ length: ENDPOINTS }, (_, i) => `127.0.0.${i + 1}`);
+/** The address one endpoint moves to in the change; only this listener answers `moved`. */
+const MOVED_ADDRESS = '127.0.0.11';
+const MiB = 2 ** 20;
+
+export function ingressName(i: number): string {
+  return `app-${String(i).padStart(5, '0')}`;
+}
+
+export function hostOf(i: number): string {
+  return `${ingressName(i)}.scale.test`;
+}
+
+/**
+ * `n` Ingresses, each with its own host, Service and EndpointSlice of 10 ready endpoints on `port`
+ * (block-style YAML as `kubectl get -o yaml` writes it), in one file. With `moved`, Ingress number
+ * `moved` has its last endpoint on MOVED_ADDRESS instead.
+ */
+export function scaleManifests(n: number, port: number, moved?: number): string {
+  const docs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = ingressName(i);
+    const addresses = i === moved ? [...ADDRESSES.slice(0, -1), MOVED_ADDRESS] : ADDRESSES;
+    docs.push(
+      [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: Ingress',
+        'metadata:',
+        `  name: ${name}`,
+        '  namespace: default',
+        'spec:',
+        '  ingressClassName: gatehouse',
+        '  rules:',
+        `  - host: ${hostOf(i)}`,
+        '    http:',
+        '      paths:',
+        '      - path: /',
+        '        pathType: Prefix',
+        '        backend:',
+        '          service:',
+        `            name: ${name}`,
+        '            port:',
+        '              number: 80',
+        '---',
+        'apiVersion: v1',
+        'kind: Service',
+        'metadata:',
+        `  name: ${name}`,
+        '  namespace: default',
+        'spec:',
+        '  ports:',
+        '  - name: http',
+        '    port: 80',
+        `    targetPort: ${port}`,
+        '---',
+        'apiVersion: discovery.k8s.io/v1',
+        'kind: EndpointSlice',
+        'metadata:',
+        `  name: ${name}-abcde`,
+        '  namespace: default',
+        '  labels:',
+        `    kubernetes.io/service-name: ${name}`,
+        'addressType: IPv4',
+        'ports:',
+        '- name: http',
+        `  port: ${port}`,
+        '  protocol: TCP',
+        'endpoints:',
+        ...addresses.flatMap((a) => [`- addresses:`, `  - ${a}`, '  conditions:', '    ready: true']),
+        '',
+      ].join('\n'),
+    );
+  }
+  return docs.join('---\n');
+}
+
+/** The backend: one HTTP listener per endpoint address on `port`, plus MOVED_ADDRESS answering `moved`. */
+interface Backend {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function listen(server: HttpServer, port: number, address: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function startBackend(): Promise<Backend> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const servers: HttpServer[] = [];
+    try {
+      for (const address of [...ADDRESSES, MOVED_ADDRESS]) {
+        const name = address === MOVED_ADDRESS ? 'moved' : 'backend';
+        const server = createServer((req, res) => {
+          req.resume();
+          res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
+          res.end('ok');
+        });
+        servers.push(server);
+        await listen(server, port, address);
+      }
+      return {
+        port,
+        close: async () => {
+          await Promise.all(servers.map((s) => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())))));
+        },
+      };
+    } catch (e) {
+      await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))));
+      if (attempt >= 4) throw e;
+    }
+  }
+}
+
+/** What the pipeline costs for one size, measured in a fresh thread (cold, as at the gateway's start). */
+export interface PipelineTimes {
+  /** Start: reading and parsing the file, filling the store, translate, server slots + render, `haproxy -c`. */
+  readMs: number;
+  storeMs: number;
+  translateMs: number;
+  renderMs: number;
+  checkMs: number;
+  configBytes: number;
+  /** One endpoint changed: the file read again, the store, translate, render, plan. */
+  changeReadMs: number;
+  changeStoreMs: number;
+  changeTranslateMs: number;
+  changeRenderMs: number;
+  changePlanMs: number;
+  /** What the plan decided for the change. */
+  changeOps: number;
+  changeReload: string[];
+  /** The thread's heap after the start pipeline, with everything the gateway keeps still referenced. */
+  heapMiB: number;
+}
+
+/**
+ * The gateway's pipeline on `file` and then `changedFile`, in this thread, as src/cli/run.ts and
+ * src/gateway/gateway.ts call it (without HAProxy): each step timed.
+ */
+export async function measurePipeline(file: string, changedFile: string, stateDir: string): Promise<PipelineTimes> {
+  const lay = layout(stateDir);
+  const listen = { address: '127.0.0.1', httpPort: 1, httpsPort: 2 };
+  const clock = () => {
+    let last = performance.now();
+    return () => {
+      const now = performance.now();
+      const ms = now - last;
+      last = now;
+      return ms;
+    };
+  };
+  let lap = clock();
+  const loaded = await loadManifests([file]);
+  const readMs = lap();
+  const store = new ObjectStore();
+  store.replaceAll(loaded.objects);
+  const objects = store.list();
+  const storeMs = lap();
+  const first = translate({ objects, ingressClass: 'gatehouse', configMap: { name: 'gatehouse' }, now: new Date() });
+  const translateMs = lap();
+  const slots = nextSlots(undefined, first.model);
+  const rendered = render({ model: first.model, slots, layout: lay, listen });
+  const renderMs = lap();
+  const heapMiB = process.memoryUsage().heapUsed / MiB;
+  if (first.model.backends.length === 0) throw new Error(`the pipeline made no backends of ${file}: ${JSON.stringify(first.diagnostics.slice(0, 3))}`);
+
+  await ensureDefaultCertificate(lay.defaultCert);
+  for (const [path, text] of rendered.files) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  writeFileSync(lay.config, rendered.config);
+  lap();
+  const check = await checkConfig('haproxy', lay.config, { timeoutMs: 300_000 });
+  const checkMs = lap();
+  if (!check.ok) throw new Error(`haproxy -c refused the rendered configuration: ${check.output.slice(0, 2000)}`);
+
+  const prev: DataPlaneState = { model: first.model, slots, rendered };
+  lap();
+  const reloaded = await loadManifests([changedFile]);
+  const changeReadMs = lap();
+  store.replaceAll(reloaded.objects);
+  const objects2 = store.list();
+  const changeStoreMs = lap();
+  const second = translate({ objects: objects2, ingressClass: 'gatehouse', configMap: { name: 'gatehouse' }, now: new Date(), lastAccepted: first.accepted });
+  const changeTranslateMs = lap();
+  const slots2 = nextSlots(slots, second.model);
+  const rendered2 = render({ model: second.model, slots: slots2, layout: lay, listen });
+  const changeRenderMs = lap();
+  const p = plan(prev, { model: second.model, slots: slots2, rendered: rendered2 }, lay);
+  const changePlanMs = lap();
+  return {
+    readMs, storeMs, translateMs, renderMs, checkMs, configBytes: rendered.config.length,
+    changeReadMs, changeStoreMs, changeTranslateMs, changeRenderMs, changePlanMs,
+    changeOps: p.ops.length, changeReload: p.reload, heapMiB,
+  };
+}
+
+/** measurePipeline in a new worker thread: its own heap, and code not yet optimised, like a gateway just started. */
+function pipelineInThread(file: string, changedFile: string, stateDir: string): Promise<PipelineTimes> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(workerData.module)
+      .then((m) => m.measurePipeline(workerData.file, workerData.changedFile, workerData.stateDir))
+      .then((r) => parentPort.postMessage({ ok: r }), (e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+  `;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: { module: import.meta.url, file, changedFile, stateDir }, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+    let settled = false;
+    worker.once('message', (m: { ok?: PipelineTimes; error?: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.ok);
+      else reject(new Error(`pipeline thread: ${m.error}`));
+      void worker.terminate();
+    });
+    worker.once('error', (e) => {
+      if (!settled) reject(e);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`pipeline thread exited with ${code} before answering`));
+    });
+  });
+}
+
+interface Metrics {
+  generation: number;
+  reloads: number;
+}
+
+function parseMetrics(text: string): Metrics {
+  const generation = Number(/^gatehouse_config_generation (\S+)$/m.exec(text)?.[1] ?? NaN);
+  let reloads = 0;
+  for (const m of text.matchAll(/^gatehouse_haproxy_reloads_total\{[^}]*\} (\S+)$/gm)) reloads += Number(m[1]);
+  return { generation, reloads };
+}
+
+/** The HAProxy master (a child of the gateway) and its current worker(s). */
+function haproxyPids(gatewayPid: number): { master: number; workers: number[] } {
+  const comm = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const masters = childPids(gatewayPid).filter((p) => comm(p) === 'haproxy');
+  if (masters.length !== 1) throw new Error(`expected one HAProxy master under the gateway (pid ${gatewayPid}), found ${masters.length}`);
+  const master = masters[0]!;
+  return { master, workers: childPids(master).filter((p) => comm(p) === 'haproxy') };
+}
+
+interface Memory {
+  gatewayRss: number;
+  haproxyPss: number;
+  haproxyRss: number;
+}
+
+function sampleMemory(gatewayPid: number): Memory {
+  const { master, workers } = haproxyPids(gatewayPid);
+  const hap = [master, ...workers];
+  return {
+    gatewayRss: rssBytes(gatewayPid),
+    haproxyPss: hap.reduce((s, p) => s + pssBytes(p), 0),
+    haproxyRss: hap.reduce((s, p) => s + rssBytes(p), 0),
+  };
+}
+
+/**
+ * Memory once it stops moving: sampled every 250 ms until four samples in a row (gateway and HAProxy
+ * each) are within 1 % of each other, or `maxMs` passes; the last sample.
+ */
+async function settledMemory(gatewayPid: number, maxMs: number): Promise<{ memory: Memory; settled: boolean }> {
+  const samples: Memory[] = [];
+  const deadline = Date.now() + maxMs;
+  const steady = (key: keyof Memory) => {
+    const last = samples.slice(-4).map((s) => s[key]);
+    return last.length === 4 && Math.max(...last) - Math.min(...last) <= 0.01 * Math.max(...last);
+  };
+  for (;;) {
+    samples.push(sampleMemory(gatewayPid));
+    if (steady('gatewayRss') && steady('haproxyPss')) return { memory: samples.at(-1)!, settled: true };
+    if (Date.now() >= deadline) return { memory: samples.at(-1)!, settled: false };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** GETs `host` until the answer is 200 from a backend named `from` (or any backend); the time it took. */
+async function untilServedBy(port: number, host: string, from: string | undefined, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  let last = '';
+  await waitFor(async () => {
+    try {
+      const r = await request(port, { host, timeoutMs: 5000 });
+      last = `${r.status} from ${r.backend ?? 'no backend'}`;
+      return r.status === 200 && (from === undefined ? r.backend !== undefined : r.backend === from);
+    } catch (e) {
+      last = String(e);
+      return false;
+    }
+  }, timeoutMs, `${host} answered by ${from ?? 'a backend'} (last answer: ${last})`);
+  return performance.now() - started;
+}
+
+interface LogLine {
+  time?: string;
+  msg?: string;
+  generation?: number;
+  reloaded?: string[];
+  operations?: number;
+  durationMs?: Record<string, number>;
+}
+
+function logLines(gw: RunningGateway): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of gw.logs().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // a line cut by the pipe buffer: not one of ours to read
+    }
+  }
+  return out;
+}
+
+/** What one start of the gateway measured. */
+interface GatewayRun {
+  startS: number;
+  readyS: number;
+  startCpuS: number;
+  memory: Memory;
+  memorySettled: boolean;
+  /** File written → a request is answered by the moved endpoint. */
+  changeTrafficMs: number;
+  /** File written → the gateway logged the change applied (its clock). */
+  changeAppliedMs: number;
+  changeReloaded: boolean;
+  changeReloadReasons: string[];
+  changeOperations: number;
+  /** The gateway's own account of its first sync and of the change, when it logs one. */
+  startSync?: Record<string, number>;
+  changeSync?: Record<string, number>;
+}
+
+async function runGateway(ctx: BenchContext, n: number, yaml: string, changed: string, maxSettleMs: number): Promise<GatewayRun> {
+  const timeoutMs = 60_000 + n * 20;
+  const started = performance.now();
+  const gw = await startGateway(yaml, [], { timeoutMs });
+  try {
+    const readyS = (performance.now() - started) / 1000;
+    // Serving: the last Ingress's host answered by a real backend through HAProxy.
+    await untilServedBy(gw.httpPort, hostOf(n - 1), 'backend', timeoutMs);
+    const startS = (performance.now() - started) / 1000;
+    const startCpuS = cpuSeconds(gw.process.pid!);
+    for (const i of [0, Math.floor(n / 2)]) {
+      const r = await request(gw.httpPort, { host: hostOf(i) });
+      if (r.status !== 200 || r.backend !== 'backend') throw new Error(`${hostOf(i)} answered ${r.status} from ${r.backend ?? 'no backend'}`);
+    }
+    const unknown = await request(gw.httpPort, { host: `nope.scale.test` });
+    if (unknown.status !== 404) throw new Error(`an unknown host answered ${unknown.status}, not 404`);
+
+    const { memory, settled } = await settledMemory(gw.process.pid!, maxSettleMs);
+
+    // One endpoint of the middle Ingress's Service moves to MOVED_ADDRESS.
+    const middle = Math.floor(n / 2);
+    for (let i = 0; i < ENDPOINTS * 2; i++) {
+      const r = await request(gw.httpPort, { host: hostOf(middle) });
+      if (r.backend !== 'backend') throw new Error(`before the change, ${hostOf(middle)} answered ${r.status} from ${r.backend ?? 'no backend'}`);
+    }
+    const metrics = async () => parseMetrics(await gw.metrics());
+    const before = await metrics();
+    const workersBefore = haproxyPids(gw.process.pid!).workers;
+    const linesBefore = logLines(gw).length;
+    const writtenAt = Date.now();
+    const t0 = performance.now();
+    writeFileSync(gw.manifests, changed);
+    await untilServedBy(gw.httpPort, hostOf(middle), 'moved', timeoutMs);
+    const changeTrafficMs = performance.now() - t0;
+    let after = before;
+    await waitFor(async () => (after = await metrics()).generation > before.generation, timeoutMs, 'the change to show in gatehouse_config_generation');
+    const applied = logLines(gw).slice(linesBefore).find((l) => typeof l.generation === 'number' && l.generation > before.generation && l.msg?.startsWith('configuration applied'));
+    if (!applied?.time) throw new Error(`no "configuration applied" log line for the change: ${gw.logs().slice(-2000)}`);
+    const workersAfter = haproxyPids(gw.process.pid!).workers;
+    const status = await gw.status();
+    if (status.haproxy.workerPid === undefined || !workersAfter.includes(status.haproxy.workerPid)) {
+      throw new Error(`/status names HAProxy worker ${status.haproxy.workerPid}, not one of ${workersAfter.join(', ')}`);
+    }
+    const reasons = applied.reloaded ?? [];
+    const changeReloaded = after.reloads !== before.reloads || reasons.length > 0 || workersAfter.join() !== workersBefore.join();
+    const startLine = logLines(gw).find((l) => l.generation === 1);
+    ctx.log(`  ${n}: serving in ${formatNumber(startS)} s, gateway ${formatNumber(memory.gatewayRss / MiB)} MiB, HAProxy ${formatNumber(memory.haproxyPss / MiB)} MiB; endpoint change: traffic in ${formatNumber(changeTrafficMs)} ms${changeReloaded ? ' WITH A RELOAD' : ', no reload'}`);
+    return {
+      startS, readyS, startCpuS, memory, memorySettled: settled,
+      changeTrafficMs, changeAppliedMs: Date.parse(applied.time) - writtenAt, changeReloaded, changeReloadReasons: reasons, changeOperations: applied.operations ?? 0,
+      ...(startLine?.durationMs ? { startSync: startLine.durationMs } : {}),
+      ...(applied.durationMs ? { changeSync: applied.durationMs } : {}),
+    };
+  } finally {
+    const pids = [gw.process.pid];
+    await gw.stop();
+    for (const pid of pids) if (pid !== undefined && isRunning(pid)) throw new Error(`gateway ${pid} still running after stop`);
+  }
+}
+
+interface SizeFigures {
+  n: number;
+  startS: Stat;
+  readyS: Stat;
+  startCpuS: Stat;
+  gatewayMiB: Stat;
+  haproxyMiB: Stat;
+  haproxyRssMiB: Stat;
+  changeTrafficMs: Stat;
+  changeAppliedMs: Stat;
+  reloaded: boolean[];
+  memorySettled: boolean[];
+  changeOperations: number[];
+  pipeline: Record<Exclude<keyof PipelineTimes, 'changeReload'>, Stat>;
+  pipelineChangeReload: string[][];
+  /** The gateway's own per-step account (from its log), median of the runs, when it logs one. */
+  startSync: Record<string, Stat>;
+  changeSync: Record<string, Stat>;
+}
+
+function statsOf(records: Array<Record<string, number> | undefined>, unit: string): Record<string, Stat> {
+  const keys = new Set(records.flatMap((r) => Object.keys(r ?? {})));
+  const out: Record<string, Stat> = {};
+  for (const k of keys) {
+    const values = records.map((r) => r?.[k]).filter((v): v is number => typeof v === 'number');
+    if (values.length === records.length) out[k] = stat(values, unit);
+  }
+  return out;
+}
+
+async function measureSize(ctx: BenchContext, n: number, runs: number, backend: Backend, dir: string): Promise<SizeFigures> {
+  const middle = Math.floor(n / 2);
+  const yaml = scaleManifests(n, backend.port);
+  const changed = scaleManifests(n, backend.port, middle);
+  const file = join(dir, `scale-${n}.yaml`);
+  const changedFile = join(dir, `scale-${n}-changed.yaml`);
+  writeFileSync(file, yaml);
+  writeFileSync(changedFile, changed);
+  ctx.log(`${n} Ingresses (${formatNumber(yaml.length / MiB)} MiB of YAML), ${runs} run${runs > 1 ? 's' : ''}`);
+  const pipelines: PipelineTimes[] = [];
+  const gateways: GatewayRun[] = [];
+  for (let run = 0; run < runs; run++) {
+    const stateDir = mkdtempSync(join(dir, 'state-'));
+    const p = await pipelineInThread(file, changedFile, stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+    ctx.log(`  ${n}: pipeline: read ${formatNumber(p.readMs)} ms, translate ${formatNumber(p.translateMs)} ms, render ${formatNumber(p.renderMs)} ms, haproxy -c ${formatNumber(p.checkMs)} ms; change: read ${formatNumber(p.changeReadMs)} ms, translate ${formatNumber(p.changeTranslateMs)} ms, render ${formatNumber(p.changeRenderMs)} ms, plan ${formatNumber(p.changePlanMs)} ms`);
+    if (p.changeReload.length > 0 || p.changeOps !== 1) throw new Error(`the plan for one endpoint change is ${p.changeOps} operations and reload [${p.changeReload.join(', ')}], not one server operation`);
+    pipelines.push(p);
+    gateways.push(await runGateway(ctx, n, yaml, changed, ctx.smoke ? 1000 : 10_000));
+  }
+  const of = <T>(list: T[], f: (x: T) => number, unit: string) => stat(list.map(f), unit);
+  const pipelineKeys = Object.keys(pipelines[0]!).filter((k) => k !== 'changeReload') as Array<Exclude<keyof PipelineTimes, 'changeReload'>>;
+  const pipeline = Object.fromEntries(pipelineKeys.map((k) => [k, of(pipelines, (p) => p[k], k === 'configBytes' ? 'B' : k === 'heapMiB' ? 'MiB' : k === 'changeOps' ? '' : 'ms')])) as SizeFigures['pipeline'];
+  return {
+    n,
+    startS: of(gateways, (g) => g.startS, 's'),
+    readyS: of(gateways, (g) => g.readyS, 's'),
+    startCpuS: of(gateways, (g) => g.startCpuS, 's'),
+    gatewayMiB: of(gateways, (g) => g.memory.gatewayRss / MiB, 'MiB'),
+    haproxyMiB: of(gateways, (g) => g.memory.haproxyPss / MiB, 'MiB'),
+    haproxyRssMiB: of(gateways, (g) => g.memory.haproxyRss / MiB, 'MiB'),
+    changeTrafficMs: of(gateways, (g) => g.changeTrafficMs, 'ms'),
+    changeAppliedMs: of(gateways, (g) => g.changeAppliedMs, 'ms'),
+    reloaded: gateways.map((g) => g.changeReloaded),
+    memorySettled: gateways.map((g) => g.memorySettled),
+    changeOperations: gateways.map((g) => g.changeOperations),
+    pipeline,
+    pipelineChangeReload: pipelines.map((p) => p.changeReload),
+    startSync: statsOf(gateways.map((g) => g.startSync), 'ms'),
+    changeSync: statsOf(gateways.map((g) => g.changeSync), 'ms'),
+  };
+}
+
+function sizeLabel(n: number): string {
+  return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+/** `a / b` of the medians as a growth factor, e.g. `×4.8`. */
+function growth(a: Stat, b: Stat): string {
+  if (b.median === 0 || !Number.isFinite(a.median / b.median)) return 'n/a';
+  const r = a.median / b.median;
+  return `×${r >= 10 ? r.toFixed(0) : r.toFixed(1)}`;
+}
+
+function mainTable(sizes: SizeFigures[]): Table {
+  const figures = (s: SizeFigures): Stat[] => [s.startS, s.pipeline.translateMs, s.pipeline.renderMs, s.gatewayMiB, s.haproxyMiB, s.changeTrafficMs];
+  const rows: Cell[][] = sizes.map((s) => [
+    `${formatNumber(s.n)} Ingresses`,
+    ...figures(s),
+    s.reloaded.some((r) => r) ? `yes (${s.reloaded.filter((r) => r).length} of ${s.reloaded.length})` : 'no',
+  ]);
+  const base = sizes[0]!;
+  for (const s of sizes.slice(1)) {
+    rows.push([`${sizeLabel(s.n)} / ${sizeLabel(base.n)} (linear: ×${formatNumber(s.n / base.n)})`, ...figures(s).map((f, i) => growth(f, figures(base)[i]!)), '']);
+  }
+  return {
+    title: 'Start, render, memory and one endpoint change, by number of Ingresses',
+    columns: ['', 'start to serving', 'translate', 'render', 'gateway memory', 'HAProxy memory', 'endpoint change to traffic', 'reloaded'],
+    rows,
+    notes: [
+      'Start to serving: from spawning `gatehouse run` until the last Ingress\'s host is answered 200 by a backend through HAProxy.',
+      'Translate and render: the pure steps for the whole model in a fresh thread, as at the gateway\'s start (render includes the server slots).',
+      'Gateway memory: RSS of the gateway\'s Node process; HAProxy memory: PSS of the master and worker together (pages they share counted once); both once settled after the start.',
+      'Endpoint change: one endpoint of one EndpointSlice rewritten in the manifest file, until a request to that host is answered by the new endpoint. The last rows are the growth from the smallest size: ×10 for ten times the Ingresses is linear.',
+    ],
+  };
+}
+
+const PIPELINE_ROWS: Array<[string, keyof SizeFigures['pipeline']]> = [
+  ['start: read and parse the YAML', 'readMs'],
+  ['start: fill the store', 'storeMs'],
+  ['start: translate', 'translateMs'],
+  ['start: server slots + render', 'renderMs'],
+  ['start: haproxy -c', 'checkMs'],
+  ['change: read and parse the YAML again', 'changeReadMs'],
+  ['change: update the store', 'changeStoreMs'],
+  ['change: translate', 'changeTranslateMs'],
+  ['change: server slots + render', 'changeRenderMs'],
+  ['change: plan', 'changePlanMs'],
+];
+
+function pipelineTable(sizes: SizeFigures[]): Table {
+  const base = sizes[0]!;
+  const last = sizes[sizes.length - 1]!;
+  return {
+    title: 'Where the time goes: the pipeline step by step',
+    columns: ['step', ...sizes.map((s) => `${sizeLabel(s.n)} Ingresses`), `${sizeLabel(last.n)} / ${sizeLabel(base.n)}`],
+    rows: [
+      ...PIPELINE_ROWS.map(([label, key]): Cell[] => [label, ...sizes.map((s) => s.pipeline[key]), growth(last.pipeline[key], base.pipeline[key])]),
+      ['rendered haproxy.cfg', ...sizes.map((s) => `${formatNumber(s.pipeline.configBytes.median / MiB)} MiB`), growth(last.pipeline.configBytes, base.pipeline.configBytes)],
+    ],
+    notes: [
+      'Measured in a fresh worker thread per run with the gateway\'s own modules (loadManifests, ObjectStore, translate, nextSlots, render, plan; `haproxy -c` on the rendered files), so the start figures are cold as in a gateway just started and the change figures warm.',
+    ],
+  };
+}
+
+function gatewayTable(sizes: SizeFigures[]): Table | undefined {
+  const keys = [...new Set(sizes.flatMap((s) => [...Object.keys(s.startSync), ...Object.keys(s.changeSync)]))];
+  if (keys.length === 0) return undefined;
+  const rows: Cell[][] = [];
+  for (const [phase, pick] of [['first sync', (s: SizeFigures) => s.startSync], ['endpoint change', (s: SizeFigures) => s.changeSync]] as const) {
+    for (const k of keys) {
+      if (!sizes.some((s) => pick(s)[k])) continue;
+      rows.push([`${phase}: ${k}`, ...sizes.map((s) => pick(s)[k] ?? '–')]);
+    }
+  }
+  rows.push(['change: file written → applied (gateway log)', ...sizes.map((s) => s.changeAppliedMs)]);
+  return {
+    title: 'The same, as the running gateway logs it',
+    columns: ['step', ...sizes.map((s) => `${sizeLabel(s.n)} Ingresses`)],
+    rows,
+    notes: ['From the `durationMs` of the gateway\'s "configuration applied" log lines; the file written → applied time compares the gateway\'s log clock with the time the bench wrote the file.'],
+  };
+}
+
+export interface ScaleData {
+  sizes: Array<{
+    ingresses: number;
+    runs: number;
+    startSeconds: number[];
+    gatewayRssMiB: number[];
+    haproxyPssMiB: number[];
+    changeTrafficMs: number[];
+    changeAppliedMs: number[];
+    changeReloaded: boolean[];
+    changeOperations: number[];
+    pipelineMs: Record<string, number[]>;
+  }>;
+}
 
 export const scaleBench: Bench = {
   name: 'scale',
-  title: 'TODO scale',
-  async run() {
-    throw new Error('scale: not written yet');
+  title: 'Scale: 1k, 5k and 10k Ingresses',
+  async run(ctx): Promise<Measured & { data: ScaleData }> {
+    const sizes = ctx.smoke ? SMOKE_SIZES : FULL_SIZES;
+    const runs = ctx.smoke ? 1 : 3;
+    const dir = mkdtempSync(join(tmpdir(), 'gh-bench-scale-'));
+    const backend = await startBackend();
+    const figures: SizeFigures[] = [];
+    try {
+      for (const n of sizes) figures.push(await measureSize(ctx, n, runs, backend, dir));
+    } finally {
+      await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const tables = [mainTable(figures), pipelineTable(figures)];
+    const gw = gatewayTable(figures);
+    if (gw) tables.push(gw);
+    return {
+      method: [
+        `Sizes ${sizes.map(sizeLabel).join(', ')} Ingresses, ${runs} run${runs > 1 ? 's' : ''} each (a new gateway per run); the median is shown with ± half the range.`,
+        `Each Ingress has its own host (app-NNNNN.scale.test, path / Prefix), its own Service and one EndpointSlice with ${ENDPOINTS} ready endpoints (127.0.0.1 to 127.0.0.10, one port), all in one manifest file of block-style YAML, as \`gatehouse run --manifests FILE\` reads it.`,
+        'Every endpoint is a real HTTP listener of the bench (Node), so each request through HAProxy is answered whichever server it picks; the unknown host answers 404.',
+        'Start to serving: `gatehouse run` spawned, /readyz 200, then the last Ingress\'s host answered 200 by a backend (the first and middle ones checked too).',
+        'Memory: sampled every 250 ms after serving until four samples in a row are within 1 % (at most 10 s); RSS of the gateway\'s Node process, PSS (smaps_rollup) of the HAProxy master and worker summed.',
+        `Endpoint change: the middle Ingress's Service has its last endpoint moved to ${MOVED_ADDRESS} (another listener of the bench) by rewriting the manifest file; timed from the write until a request to that host is answered by the new listener (requests one after another, each on a new connection). Reloads are counted from gatehouse_haproxy_reloads_total, the HAProxy worker pid and the gateway's log.`,
+        'The pipeline steps are timed in a fresh worker thread with the gateway\'s own modules on the same files.',
+      ],
+      tables,
+      data: {
+        sizes: figures.map((s) => ({
+          ingresses: s.n,
+          runs,
+          startSeconds: s.startS.runs,
+          gatewayRssMiB: s.gatewayMiB.runs,
+          haproxyPssMiB: s.haproxyMiB.runs,
+          changeTrafficMs: s.changeTrafficMs.runs,
+          changeAppliedMs: s.changeAppliedMs.runs,
+          changeReloaded: s.reloaded,
+          changeOperations: s.changeOperations,
+          pipelineMs: Object.fromEntries(PIPELINE_ROWS.map(([, k]) => [k, s.pipeline[k].runs])),
+        })),
+      },
+    };
   },
 };

@@ -22,6 +22,15 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/**
+ * Proportional resident memory of a process in bytes (Pss of smaps_rollup): pages shared with other
+ * processes (an HAProxy master and the worker it forked) count for each in proportion, so sums add up.
+ */
+export function pssBytes(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
 /** The pids whose parent is `pid`. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
