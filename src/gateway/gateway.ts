@@ -1,7 +1,7 @@
 import type { GatewayMetrics } from '../admin/metrics.js';
 import type { OffloadState } from '../crypto/offload.js';
 import type { OffloadResolver } from '../crypto/resolver.js';
-import { ConfigRejectedError, type DataPlane, type Log } from '../haproxy/dataplane.js';
+import { ConfigRejectedError, stopwatch, type DataPlane, type Log } from '../haproxy/dataplane.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { KINDS, type StoredObject } from '../store/objects.js';
 import { translate } from '../translate/translate.js';
@@ -98,6 +98,7 @@ export class Gateway {
   private async syncOnce(): Promise<void> {
     const { log, metrics } = this.opts;
     const now = new Date();
+    const lap = stopwatch();
     const objects = this.opts.objects();
     const result = translate({
       objects,
@@ -110,9 +111,12 @@ export class Gateway {
     const located = this.opts.locate ? this.opts.locate(result.diagnostics) : result.diagnostics;
     const diagnostics = [...(this.opts.sourceDiagnostics?.() ?? []), ...located];
     this.report(diagnostics);
+    const translateMs = lap();
     try {
       const offload = await this.opts.offload?.resolve(result.model.settings.crypto);
+      const offloadMs = lap();
       const applied = await this.opts.dataplane.apply(result.model, offload?.config);
+      lap();
       for (const reason of applied.reloaded) this.reloads[reason] = (this.reloads[reason] ?? 0) + 1;
       if (!this.applied || applied.reloaded.length > 0 || applied.operations > 0) {
         this.generation++;
@@ -121,6 +125,7 @@ export class Gateway {
           generation: this.generation,
           reloaded: applied.reloaded,
           operations: applied.operations,
+          durationMs: { translate: translateMs, offload: offloadMs, ...applied.durationMs },
         });
       }
       this.applied = true;

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { GatewayMetrics } from '../admin/metrics.js';
 import { SOFTWARE, type OffloadConfig } from '../crypto/offload.js';
 import type { Model } from '../model/types.js';
@@ -27,6 +28,12 @@ export interface ApplyResult {
   reloaded: ReloadReason[];
   /** Runtime API operations applied. */
   operations: number;
+  /**
+   * Milliseconds each step took: `render` (server slots and files), `plan`, then either `check`
+   * (`haproxy -c`) and `haproxy` (start or reload until the new worker answers), or `runtime` (the
+   * Runtime API operations and the files written).
+   */
+  durationMs: Record<string, number>;
 }
 
 /** The configuration did not pass `haproxy -c`; the previous configuration keeps serving. */
@@ -75,38 +82,45 @@ export class DataPlane {
   /** Serves `model`, with TLS keys handled as `offload` says (default: in software). */
   async apply(model: Model, offload: OffloadConfig = SOFTWARE): Promise<ApplyResult> {
     const { layout, listen } = this.opts;
+    const durationMs: Record<string, number> = {};
+    const lap = stopwatch();
     const slots = nextSlots(this.state?.slots, model);
     const next: DataPlaneState = { model, slots, rendered: render({ model, slots, layout, listen, offload }) };
+    durationMs.render = lap();
     const p = plan(this.state, next, layout);
+    durationMs.plan = lap();
     if (p.reload.length > 0) {
-      await this.reload(next, p.reload);
-      return { reloaded: p.reload, operations: 0 };
+      await this.reload(next, p.reload, durationMs);
+      return { reloaded: p.reload, operations: 0, durationMs };
     }
-    if (p.ops.length === 0 && this.state?.rendered.config === next.rendered.config) return { reloaded: [], operations: 0 };
+    if (p.ops.length === 0 && this.state?.rendered.config === next.rendered.config) return { reloaded: [], operations: 0, durationMs };
     this.writeFiles(next);
     if (this.state?.rendered.config !== next.rendered.config) writeFileAtomic(layout.config, next.rendered.config);
     try {
       for (const op of p.ops) await this.runtime(op);
     } catch (err) {
       this.opts.log('warn', 'a Runtime API update failed; reloading instead', { error: String(err) });
-      await this.reload(next, ['runtime-failed']);
-      return { reloaded: ['runtime-failed'], operations: 0 };
+      await this.reload(next, ['runtime-failed'], durationMs);
+      return { reloaded: ['runtime-failed'], operations: 0, durationMs };
     }
+    durationMs.runtime = lap();
     this.state = next;
-    return { reloaded: [], operations: p.ops.length };
+    return { reloaded: [], operations: p.ops.length, durationMs };
   }
 
   async stop(): Promise<void> {
     await this.supervisor.stop();
   }
 
-  private async reload(next: DataPlaneState, reasons: ReloadReason[]): Promise<void> {
+  private async reload(next: DataPlaneState, reasons: ReloadReason[], durationMs: Record<string, number> = {}): Promise<void> {
     const { layout, metrics } = this.opts;
+    const lap = stopwatch();
     await ensureDefaultCertificate(layout.defaultCert);
     this.writeFiles(next);
     const candidate = `${layout.config}.new`;
     writeFileAtomic(candidate, next.rendered.config);
     const check = await checkConfig(this.opts.binary ?? 'haproxy', candidate);
+    durationMs.check = lap();
     if (!check.ok) {
       rmSync(candidate, { force: true });
       if (this.state) this.writeFiles(this.state, true);
@@ -117,6 +131,7 @@ export class DataPlane {
     rmSync(candidate, { force: true });
     if (this.supervisor.masterPid === undefined) await this.supervisor.start();
     else await this.supervisor.reload();
+    durationMs.haproxy = lap();
     for (const reason of reasons) metrics.reloads.inc({ reason });
     this.state = next;
   }
@@ -165,4 +180,15 @@ export class DataPlane {
     }
     metrics.runtimeUpdates.inc({ kind: op.kind });
   }
+}
+
+/** A lap timer: each call returns the milliseconds since the previous one (or since it was made), rounded to 0.1. */
+export function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round((now - last) * 10) / 10;
+    last = now;
+    return ms;
+  };
 }
