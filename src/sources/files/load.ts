@@ -2,7 +2,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Diagnostic } from '../../model/diagnostic.js';
 import { displayName, objectKey, type Origin, type StoredObject } from '../../store/objects.js';
-import { lineAtPath, parseFieldPath, parseManifestText, type LocatedNode } from './parse.js';
+import { ParsedDocuments } from './documents.js';
+import { lineAtPath, parseFieldPath, type LocatedNode } from './parse.js';
 
 /**
  * Where a field of a loaded object is written: `file:line` of the deepest part of the field path
@@ -71,16 +72,24 @@ export async function manifestFiles(paths: readonly string[]): Promise<string[]>
 }
 
 /**
+ * The files read by the last loadManifests, each with its documents, so that reading them again
+ * parses only the documents that changed (documents.ts). Files not read the last time are dropped.
+ */
+let parsedFiles = new Map<string, ParsedDocuments>();
+
+/**
  * Reads every manifest in `paths` (files or directories, see manifestFiles). A bad document is
  * rejected alone with a diagnostic; the rest of its file still loads. Of two objects with the same
- * kind, namespace and name, the first read is kept and the second is rejected.
+ * kind, namespace and name, the first read is kept and the second is rejected. A document read
+ * before with the same text gives the same objects as before (documents.ts).
  */
 export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
   const files = await manifestFiles(paths);
   const objects: StoredObject[] = [];
   const diagnostics: Diagnostic[] = [];
-  const seen = new Map<string, { origin: Origin; located: LocatedNode | undefined }>();
+  const seen = new Map<string, { origin: Origin; located: () => LocatedNode | undefined }>();
   const readFiles: string[] = [];
+  const parsers = new Map<string, ParsedDocuments>();
   for (const file of files) {
     let text: string;
     try {
@@ -91,15 +100,18 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
       throw new ManifestPathError(`cannot read manifest file ${JSON.stringify(file)}: ${err.message}`);
     }
     readFiles.push(file);
-    const parsed = parseManifestText(text, file);
+    const parser = parsers.get(file) ?? parsedFiles.get(file) ?? new ParsedDocuments();
+    parsers.set(file, parser);
+    const parsed = parser.parse(text, file);
     diagnostics.push(...parsed.diagnostics);
     for (const o of parsed.objects) {
       const key = objectKey(o);
       const origin = o.origin ?? { file, line: 1 };
-      const located = parsed.nodes.get(o);
+      const located = () => parsed.locate(o);
       const first = seen.get(key);
       if (first !== undefined) {
-        const line = located ? lineAtPath(located.lines, located.node, ['metadata', 'name']).line : origin.line;
+        const node = located();
+        const line = node ? lineAtPath(node.lines, node.node, ['metadata', 'name']).line : origin.line;
         diagnostics.push({
           severity: 'error',
           object: { kind: o.kind, namespace: o.namespace, name: o.name, origin: { file: origin.file, line } },
@@ -112,11 +124,13 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
       objects.push(o);
     }
   }
+  parsedFiles = parsers;
   const locate: FieldLocator = (object, field) => {
     const entry = seen.get(objectKey(object));
-    if (entry === undefined) return undefined;
-    if (entry.located === undefined || field === '') return entry.origin;
-    const { line } = lineAtPath(entry.located.lines, entry.located.node, parseFieldPath(field));
+    if (entry === undefined || field === '') return entry?.origin;
+    const node = entry.located();
+    if (node === undefined) return entry.origin;
+    const { line } = lineAtPath(node.lines, node.node, parseFieldPath(field));
     return { file: entry.origin.file, line };
   };
   return { objects, diagnostics, files: readFiles, locate };

@@ -24,11 +24,18 @@ export interface ParsedManifest {
   diagnostics: Diagnostic[];
   /** The YAML node each object was read from, to find the line of a field later. */
   nodes: Map<StoredObject, LocatedNode>;
+  /** Documents rejected for their YAML (syntax errors, aliases that cannot be read). */
+  syntaxErrors: number;
+}
+
+/** Line numbers of offsets in a text (a yaml LineCounter, or one shifted by the lines above the text). */
+export interface Lines {
+  linePos(offset: number): { line: number; col: number };
 }
 
 export interface LocatedNode {
   node: YamlNode;
-  lines: LineCounter;
+  lines: Lines;
 }
 
 const SCOPE_NAME_RULE: Readonly<Record<Kind, NameRule>> = {
@@ -46,15 +53,21 @@ export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 
 interface Context {
   file: string;
-  lines: LineCounter;
+  lines: Lines;
   out: ParsedManifest;
 }
 
-export function parseManifestText(text: string, file: string): ParsedManifest {
-  const out: ParsedManifest = { objects: [], diagnostics: [], nodes: new Map() };
-  const lines = new LineCounter();
+/**
+ * `firstLine`: the line `text` starts on in its file (a document read apart from the ones above it,
+ * see documents.ts); every line reported counts from there.
+ */
+export function parseManifestText(text: string, file: string, firstLine = 1): ParsedManifest {
+  const out: ParsedManifest = { objects: [], diagnostics: [], nodes: new Map(), syntaxErrors: 0 };
+  const counter = new LineCounter();
+  const shift = firstLine - 1;
+  const lines: Lines = shift === 0 ? counter : { linePos: (offset) => { const p = counter.linePos(offset); return { line: p.line + shift, col: p.col }; } };
   const ctx: Context = { file, lines, out };
-  for (const doc of parseAllDocuments(text, { lineCounter: lines, merge: true })) {
+  for (const doc of parseAllDocuments(text, { lineCounter: counter, merge: true })) {
     const node = (doc.contents ?? null) as YamlNode | null;
     const startLine = node?.range ? lineOf(lines, node.range[0]) : 1;
     let value: unknown;
@@ -66,12 +79,15 @@ export function parseManifestText(text: string, file: string): ParsedManifest {
     }
     const firstError = doc.errors[0];
     if (firstError !== undefined) {
-      const line = firstError.linePos?.[0]?.line ?? lineOf(lines, firstError.pos[0]);
+      out.syntaxErrors++;
+      const at = firstError.linePos?.[0]?.line;
+      const line = at !== undefined ? at + shift : lineOf(lines, firstError.pos[0]);
       const what = firstError.message.split('\n')[0]!.replace(/\s*at line \d+, column \d+:?\s*$/, '');
       error(ctx, bestKnownRef(value), line, '', `YAML syntax error: ${what}. ${yamlHint(firstError.code)}`);
       continue;
     }
     if (toJsError !== undefined) {
+      out.syntaxErrors++;
       error(ctx, unknownRef(), startLine, '', `this document cannot be read: ${toJsError}. Write it without aliases (*name) or with fewer of them.`);
       continue;
     }
@@ -262,7 +278,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function lineOf(lines: LineCounter, offset: number): number {
+function lineOf(lines: Lines, offset: number): number {
   return lines.linePos(offset).line;
 }
 
@@ -272,7 +288,7 @@ function lineOf(lines: LineCounter, offset: number): number {
  * A string step that is not a key is also tried joined with the steps after it by '.', so
  * `metadata.annotations.example.com/x` finds the annotation `example.com/x`.
  */
-export function lineAtPath(lines: LineCounter, node: YamlNode, path: readonly (string | number)[]): { line: number; depth: number } {
+export function lineAtPath(lines: Lines, node: YamlNode, path: readonly (string | number)[]): { line: number; depth: number } {
   let line = node.range ? lineOf(lines, node.range[0]) : 1;
   let current: unknown = node;
   let i = 0;
