@@ -35,6 +35,24 @@ describe('debounce', () => {
     assert.equal(calls, 2);
   });
 
+  it('waits the quiet time the last trigger asked for', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let calls = 0;
+    const d = debounce(() => calls++, 100, 500);
+    d.trigger();
+    d.trigger(10); // a short quiet after the long one: the last trigger decides
+    t.mock.timers.tick(9);
+    assert.equal(calls, 0);
+    t.mock.timers.tick(1);
+    assert.equal(calls, 1);
+    d.trigger(10);
+    d.trigger(); // a long one after the short one waits the whole default
+    t.mock.timers.tick(99);
+    assert.equal(calls, 1);
+    t.mock.timers.tick(1);
+    assert.equal(calls, 2);
+  });
+
   it('cancel drops a pending call', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     let calls = 0;

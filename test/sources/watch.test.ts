@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { describe, it, type TestContext } from 'node:test';
 import { loadManifests } from '../../src/sources/files/load.js';
 import { watchManifests } from '../../src/sources/files/watch.js';
@@ -108,6 +109,76 @@ describe('watchManifests', () => {
     writeFileSync(target, SERVICE('t3'));
     await w.next('a write to the new target');
     assert.equal((await loadManifests([dir])).objects[0]!.name, 't3');
+  });
+
+  describe('the quiet time depends on how the file was written', () => {
+    // A long debounce and a short one for whole files put in place, so that which one applied shows
+    // in when onChange runs: a timer never fires early (the lower bounds are exact), and the short one
+    // has all of LONG_MS as margin.
+    const LONG_MS = 600;
+    const callTimes = (t: TestContext, paths: string[]) => {
+      const times: number[] = [];
+      const w = watchManifests(paths, () => times.push(performance.now()), { debounceMs: LONG_MS, replacedDebounceMs: 5 });
+      t.after(() => w.close());
+      return {
+        async after(what: string, change: () => void): Promise<number> {
+          const n = times.length;
+          const t0 = performance.now();
+          change();
+          await waitFor(() => times.length > n, LONG_MS + DEADLINE_MS, `onChange after ${what}`);
+          return times[n]! - t0;
+        },
+      };
+    };
+
+    it('a file renamed over a watched file: at once, not after the long quiet', async (t) => {
+      const dir = tempDir(t);
+      const file = join(dir, 'app.yaml');
+      writeFileSync(file, SERVICE('v0'));
+      for (const paths of [[file], [dir]]) {
+        const w = callTimes(t, paths);
+        for (let i = 1; i <= 3; i++) {
+          writeFileSync(join(dir, '.app.yaml.tmp'), SERVICE(`v${i}`));
+          const ms = await w.after(`rename ${i} (watching ${paths[0] === dir ? 'the directory' : 'the file'})`, () => renameSync(join(dir, '.app.yaml.tmp'), file));
+          assert.ok(ms < LONG_MS, `onChange ${Math.round(ms)} ms after the rename`);
+        }
+      }
+    });
+
+    it('the kubelet swapping ..data: at once', async (t) => {
+      const dir = tempDir(t);
+      mkdirSync(join(dir, '..v1'));
+      writeFileSync(join(dir, '..v1', 'app.yaml'), SERVICE('v1'));
+      symlinkSync('..v1', join(dir, '..data'));
+      symlinkSync(join('..data', 'app.yaml'), join(dir, 'app.yaml'));
+      const w = callTimes(t, [dir]);
+      mkdirSync(join(dir, '..v2'));
+      writeFileSync(join(dir, '..v2', 'app.yaml'), SERVICE('v2'));
+      symlinkSync('..v2', join(dir, '..data_tmp'));
+      const ms = await w.after('the ..data swap', () => {
+        renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+        rmSync(join(dir, '..v1'), { recursive: true });
+      });
+      assert.ok(ms < LONG_MS, `onChange ${Math.round(ms)} ms after the swap`);
+    });
+
+    it('a file written in place, deleted, or created empty: after the long quiet', async (t) => {
+      const dir = tempDir(t);
+      const file = join(dir, 'app.yaml');
+      writeFileSync(file, SERVICE('v0'));
+      const w = callTimes(t, [dir]);
+      assert.ok((await w.after('a write in place', () => writeFileSync(file, SERVICE('v1')))) >= LONG_MS - 1);
+      assert.ok((await w.after('the delete', () => rmSync(file))) >= LONG_MS - 1);
+      // created and not written yet: what comes next may be the content
+      assert.ok((await w.after('an empty file created', () => writeFileSync(file, ''))) >= LONG_MS - 1);
+      // a rename onto the name after a write in place: the file there is whole
+      const ms = await w.after('a write, then a rename', () => {
+        writeFileSync(file, SERVICE('half'));
+        writeFileSync(join(dir, '.tmp'), SERVICE('v2'));
+        renameSync(join(dir, '.tmp'), file);
+      });
+      assert.ok(ms < LONG_MS, `onChange ${Math.round(ms)} ms after the rename`);
+    });
   });
 
   it('does not call onChange after close', async (t) => {

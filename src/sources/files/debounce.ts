@@ -1,13 +1,15 @@
 /** Calls `fn` once per burst of triggers. */
 export interface Debouncer {
-  trigger(): void;
+  /** `quietMs`: how long this trigger waits for the next one (default: the debouncer's `waitMs`). */
+  trigger(quietMs?: number): void;
   /** Drops a pending call. */
   cancel(): void;
 }
 
 /**
- * `fn` runs `waitMs` after the last trigger of a burst, and at most `maxWaitMs` after its first
- * trigger, so a steady stream of triggers (a file written in many small pieces) still gets through.
+ * `fn` runs once the quiet time of the last trigger of a burst has passed with no further trigger
+ * (`waitMs`, or what that trigger asked for), and at most `maxWaitMs` after the first trigger, so a
+ * steady stream of triggers (a file written in many small pieces) still gets through.
  */
 export function debounce(fn: () => void, waitMs: number, maxWaitMs: number): Debouncer {
   let quiet: NodeJS.Timeout | undefined;
@@ -23,9 +25,9 @@ export function debounce(fn: () => void, waitMs: number, maxWaitMs: number): Deb
     fn();
   };
   return {
-    trigger() {
+    trigger(quietMs = waitMs) {
       if (quiet !== undefined) clearTimeout(quiet);
-      quiet = setTimeout(fire, waitMs);
+      quiet = setTimeout(fire, quietMs);
       deadline ??= setTimeout(fire, Math.max(waitMs, maxWaitMs));
     },
     cancel,

@@ -10,6 +10,11 @@ export interface ManifestWatch {
 export interface WatchOptions {
   /** Quiet time after the last event before `onChange` runs (default 100 ms). */
   debounceMs?: number;
+  /**
+   * Quiet time instead after an event that put a whole file in place: a rename onto a manifest's
+   * name that now holds a non-empty file, or any step of the kubelet's `..data` swap (default 10 ms).
+   */
+  replacedDebounceMs?: number;
   /** Longest delay after the first event of a burst (default 500 ms). */
   maxDelayMs?: number;
 }
@@ -27,6 +32,12 @@ export interface WatchOptions {
  *   deleted and created again.
  * - After every burst the watches on files are armed again (a replaced file is a new inode), before
  *   `onChange` runs.
+ * - How long a burst waits for quiet depends on its last event. A file written in place (`change`)
+ *   may still be half written, so that waits `debounceMs`. A file renamed over a manifest's name (a
+ *   temp file renamed, as editors, `kubectl cp`-style tools and the kubelet's ConfigMap volumes do)
+ *   is whole the moment it appears, so that waits only `replacedDebounceMs`, enough to take the few
+ *   events of one rename together. A name that is gone or empty after its event (deleted; created
+ *   and not written yet) waits `debounceMs`, as a file may be written there next.
  * Limits: subdirectories are not watched (they are not read either); a watched directory that is
  * removed is watched again only when it exists at the next event from another watch.
  * Throws ManifestPathError for a path that does not exist.
@@ -63,6 +74,7 @@ export function watchManifests(paths: readonly string[], onChange: () => void, o
   const dirWatchers = new Map<string, FSWatcher>();
   let fileWatchers: FSWatcher[] = [];
 
+  const replacedQuiet = options.replacedDebounceMs ?? 10;
   const debouncer = debounce(
     () => {
       if (closed) return;
@@ -73,6 +85,18 @@ export function watchManifests(paths: readonly string[], onChange: () => void, o
     options.debounceMs ?? 100,
     options.maxDelayMs ?? 500,
   );
+
+  /** The quiet time after `event` on `path` (see the top): short when a whole file was put in place. */
+  const quietAfter = (event: string, path: string | undefined): number | undefined => {
+    if (event !== 'rename' || path === undefined) return undefined;
+    if (basename(path).startsWith('..')) return replacedQuiet; // the kubelet's swap: every step consistent
+    try {
+      const st = statSync(path);
+      return st.isFile() && st.size > 0 ? replacedQuiet : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   const matters = (dir: string, filename: string | Buffer | null): boolean => {
     if (filename === null) return true; // the platform did not say which name
@@ -87,8 +111,8 @@ export function watchManifests(paths: readonly string[], onChange: () => void, o
       if (dirWatchers.has(dir)) continue;
       let w: FSWatcher;
       try {
-        w = watch(dir, (_event, filename) => {
-          if (matters(dir, filename)) debouncer.trigger();
+        w = watch(dir, (event, filename) => {
+          if (matters(dir, filename)) debouncer.trigger(quietAfter(event, filename === null ? undefined : join(dir, filename.toString())));
         });
       } catch (e) {
         if (initial) {
@@ -123,7 +147,7 @@ export function watchManifests(paths: readonly string[], onChange: () => void, o
     for (const file of files) {
       try {
         if (!statSync(file).isFile()) continue;
-        const w = watch(file, () => debouncer.trigger());
+        const w = watch(file, (event) => debouncer.trigger(quietAfter(event, file)));
         w.on('error', () => {
           w.close();
           debouncer.trigger();
