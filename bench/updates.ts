@@ -18,7 +18,7 @@ import { ingress, service, serviceMultiPort, tlsSecret, yamlOf, type Obj, type P
 import { freePort } from '../test/helpers/ports.js';
 import { isRunning } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { h2load, type H2loadResult } from './lib/h2load.js';
+import { startH2Load, type H2LoadResult } from './lib/h2client.js';
 import type { Bench, BenchContext, Cell, Measured, Table } from './lib/result.js';
 import { startBackend, type Server as BenchServer } from './lib/servers.js';
 import { certFiles, HOST } from './lib/site.js';
@@ -391,36 +391,23 @@ async function measureChange(gw: RunningGateway, f: Fixture, kind: ChangeKind, s
 interface LoadFigures {
   keepAlive: WrkResult;
   newConnections: WrkResult;
-  h2: { requests: number; failed: number; segments: number };
+  h2: H2LoadResult;
   reloads: number;
   reloadsCounted: number;
   haproxyReloadsCounted: number;
   reloadMs: number[];
 }
 
-/** h2load runs of `seconds` one after the other until `stopped()`: open-ended HTTP/2 load. */
-async function h2Segments(url: string, seconds: number, stopped: () => boolean): Promise<{ requests: number; failed: number; segments: number; results: H2loadResult[] }> {
-  const results: H2loadResult[] = [];
-  do {
-    results.push(await h2load({ url, protocol: 'h2', clients: 2, streams: 8, seconds, warmupSeconds: 0 }));
-  } while (!stopped());
-  const requests = results.reduce((a, r) => a + r.requests, 0);
-  // failed includes errored and timed-out requests; a response that is not 2xx fails too
-  const failed = results.reduce((a, r) => a + r.failed + Math.max(0, r.succeeded - r.ok), 0);
-  return { requests, failed, segments: results.length, results };
-}
-
 async function reloadsUnderLoad(ctx: BenchContext, gw: RunningGateway, f: Fixture, state: SiteState, n: number): Promise<{ figures: LoadFigures; state: SiteState }> {
   const http = `http://127.0.0.1:${gw.httpPort}/load`;
-  const maxSeconds = Math.ceil(n * 2 + 30);
+  const maxSeconds = Math.ceil(n * 5 + 60);
   const keepAlive = startWrk({ url: http, connections: 4, headers: { Host: HOST }, maxSeconds });
   const newConnections = startWrk({ url: http, connections: 2, headers: { Host: HOST, Connection: 'close' }, maxSeconds });
-  let done = false;
-  const h2 = h2Segments(`https://${HOST}:${gw.httpsPort}/load`, ctx.smoke ? 2 : 5, () => done);
+  const h2 = startH2Load({ port: gw.httpsPort, host: HOST, path: '/load', connections: 2, streams: 8 });
   const before = await gw.status();
   const reloadMs: number[] = [];
   let s = state;
-  try {
+  {
     for (let k = 0; k < n; k++) {
       const st = await gw.status();
       s = { ...s, flip: !s.flip };
@@ -432,18 +419,15 @@ async function reloadsUnderLoad(ctx: BenchContext, gw: RunningGateway, f: Fixtur
       reloadMs.push(performance.now() - t0);
       if ((k + 1) % 20 === 0) ctx.log(`${k + 1} reloads under load`);
     }
-  } finally {
-    done = true;
   }
   const after = await gw.status();
-  const [ka, nc] = [await keepAlive.stop(), await newConnections.stop()];
-  const h2r = await h2;
+  const [ka, nc, h2r] = [await keepAlive.stop(), await newConnections.stop(), await h2.stop()];
   return {
     state: s,
     figures: {
       keepAlive: ka,
       newConnections: nc,
-      h2: { requests: h2r.requests, failed: h2r.failed, segments: h2r.segments },
+      h2: h2r,
       reloads: n,
       reloadsCounted: reloadsOf(after) - reloadsOf(before),
       haproxyReloadsCounted: after.haproxy.reloads - before.haproxy.reloads,
@@ -666,8 +650,8 @@ function report(sizes: Sizes, kinds: ChangeKind[], runs: Map<string, ChangeRun[]
     rows: [
       wrkRow('HTTP/1.1 keep-alive (wrk, 4 connections)', load.keepAlive),
       wrkRow('HTTP/1.1, a new connection per request (wrk, Connection: close, 2 connections)', load.newConnections),
-      ['HTTP/2 over TLS (h2load, 2 connections × 8 streams)', load.h2.requests, load.h2.failed, `failed, errored, timed out or not 2xx, over ${load.h2.segments} runs`],
-      ['all', load.keepAlive.requests + load.newConnections.requests + load.h2.requests, totalFailed, `${load.reloadsCounted} reloads counted by /status, ${load.haproxyReloadsCounted} by HAProxy`],
+      ['HTTP/2 over TLS (Node client, 2 connections × 8 streams)', load.h2.ok + load.h2.failed, load.h2.failed, `${load.h2.goaways} GOAWAYs; ${load.h2.refusedRetried} requests refused unprocessed (REFUSED_STREAM) and retried on a new connection`],
+      ['all', load.keepAlive.requests + load.newConnections.requests + load.h2.ok + load.h2.failed, totalFailed, `${load.reloadsCounted} reloads counted by /status, ${load.haproxyReloadsCounted} by HAProxy`],
     ],
     notes: [
       `Each reload is a backend added or removed; the next is written once the previous one's new worker answers: per reload ${ms(percentile(load.reloadMs, 50))} ms p50, ${ms(percentile(load.reloadMs, 99))} ms p99 from the rename.`,
@@ -683,7 +667,7 @@ function report(sizes: Sizes, kinds: ChangeKind[], runs: Map<string, ChangeRun[]
       'One `gatehouse run` with a file of manifests: an Ingress for one host over TLS, a Service `web` with one or two Node echo backends on 127.0.0.1 that answer with their name, a Service on nginx for the load, and a backend that streams slowly.',
       `Each change is written to the file atomically (temp file renamed over it) and then polled from the client side, one new connection every ~${PROBE_GAP_MS} ms, until the client sees it; ${sizes.repetitions} repetitions of each kind, the kinds taking turns.`,
       'Reloads per change from `/status` (`reloads` by reason), Runtime API operations from `gatehouse_runtime_updates_total`, each as a delta over the change.',
-      `Under load: wrk (HTTP/1.1 keep-alive, 4 connections; and Connection: close, 2 connections) and h2load (HTTP/2 over TLS, 2 × 8 streams, in runs of a few seconds) against the gateway while ${sizes.reloadsUnderLoad} reloads are forced one after the other (a backend added or removed).`,
+      `Under load: wrk (HTTP/1.1 keep-alive, 4 connections; and Connection: close, 2 connections) and a Node HTTP/2 client (over TLS, 2 connections × 8 streams; after a GOAWAY it reconnects and sends again what the server refused unprocessed, as HTTP/2 clients do: h2load does neither, so each of its connections ends at the first reload) against the gateway while ${sizes.reloadsUnderLoad} reloads are forced one after the other (a backend added or removed).`,
       `Long-lived: a response streamed in ${sizes.streamChunks} chunks of ${CHUNK_BYTES} B every ${CHUNK_INTERVAL_MS} ms and an upgraded (WebSocket) connection echoing a message every ${CHUNK_INTERVAL_MS} ms, both open through ${sizes.reloadsDuringStream} reload(s).`,
     ],
     tables: [changes, loadTable, longTable],
@@ -693,14 +677,15 @@ function report(sizes: Sizes, kinds: ChangeKind[], runs: Map<string, ChangeRun[]
 
 /** What bench/results/updates.json holds besides the tables (`data`), for test/bench/updates.test.ts. */
 export interface UpdatesData {
-  changes: Record<string, { repetitions: number; followP50Ms: number; followP99Ms: number; appliedP50Ms: number; reloadsPerChange: number; reloadReasons: string[]; runtimeOpsPerChange: number }>;
+  changes: Record<string, { repetitions: number; followMs: number[]; appliedMs: number[]; followP50Ms: number; followP99Ms: number; appliedP50Ms: number; reloadsPerChange: number; reloadReasons: string[]; runtimeOpsPerChange: number }>;
   underLoad: {
     reloadsForced: number;
     reloadsCounted: number;
     haproxyReloadsCounted: number;
     requests: number;
     failed: number;
-    byLoad: Record<'keepAlive' | 'newConnections' | 'h2', { requests: number; failed: number }>;
+    /** Per load generator: requests, failed, and how they failed (wrk's error counts; the HTTP/2 client's retries and errors). */
+    byLoad: Record<'keepAlive' | 'newConnections' | 'h2', { requests: number; failed: number; [detail: string]: unknown }>;
     reloadP50Ms: number;
     reloadP99Ms: number;
   };
@@ -713,6 +698,8 @@ function updatesData(kinds: ChangeKind[], runs: Map<string, ChangeRun[]>, load: 
     const r = runs.get(k.key)!;
     changes[k.key] = {
       repetitions: r.length,
+      followMs: r.map((x) => Math.round(x.followMs * 10) / 10),
+      appliedMs: r.map((x) => Math.round(x.appliedMs * 10) / 10),
       followP50Ms: percentile(r.map((x) => x.followMs), 50),
       followP99Ms: percentile(r.map((x) => x.followMs), 99),
       appliedP50Ms: percentile(r.map((x) => x.appliedMs), 50),
@@ -722,9 +709,9 @@ function updatesData(kinds: ChangeKind[], runs: Map<string, ChangeRun[]>, load: 
     };
   }
   const byLoad = {
-    keepAlive: { requests: load.keepAlive.requests, failed: load.keepAlive.failed },
-    newConnections: { requests: load.newConnections.requests, failed: load.newConnections.failed },
-    h2: { requests: load.h2.requests, failed: load.h2.failed },
+    keepAlive: { ...load.keepAlive },
+    newConnections: { ...load.newConnections },
+    h2: { requests: load.h2.ok + load.h2.failed, failed: load.h2.failed, refusedRetried: load.h2.refusedRetried, errors: load.h2.errors },
   };
   return {
     changes,
