@@ -5,7 +5,7 @@
  * HAProxy once settled, and one endpoint change from the file written to traffic following it.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -174,11 +174,14 @@ export interface PipelineTimes {
 }
 
 /**
- * The gateway's pipeline on `file` and then `changedFile`, in this thread, as src/cli/run.ts and
+ * The gateway's pipeline on the manifests of `original` and then on those of `changedFile` written over
+ * them (as the bench does to the gateway's file), in this thread, as src/cli/run.ts and
  * src/gateway/gateway.ts call it (without HAProxy): each step timed.
  */
-export async function measurePipeline(file: string, changedFile: string, stateDir: string): Promise<PipelineTimes> {
+export async function measurePipeline(original: string, changedFile: string, stateDir: string): Promise<PipelineTimes> {
   const lay = layout(stateDir);
+  const file = join(stateDir, 'manifests.yaml');
+  copyFileSync(original, file);
   const listen = { address: '127.0.0.1', httpPort: 1, httpsPort: 2 };
   const clock = () => {
     let last = performance.now();
@@ -216,8 +219,9 @@ export async function measurePipeline(file: string, changedFile: string, stateDi
   if (!check.ok) throw new Error(`haproxy -c refused the rendered configuration: ${check.output.slice(0, 2000)}`);
 
   const prev: DataPlaneState = { model: first.model, slots, rendered };
+  copyFileSync(changedFile, file);
   lap();
-  const reloaded = await loadManifests([changedFile]);
+  const reloaded = await loadManifests([file]);
   const changeReadMs = lap();
   store.replaceAll(reloaded.objects);
   const objects2 = store.list();
