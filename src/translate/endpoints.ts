@@ -5,7 +5,7 @@
 import type { Endpoint } from '../model/types.js';
 import type { StoredObject } from '../store/objects.js';
 import { describe, field, isRecord, own, quote } from './json.js';
-import { parseIp, formatIp } from './ip.js';
+import { canonicalIp } from './ip.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -142,12 +142,11 @@ export function resolveEndpoints(index: EndpointIndex, namespace: string, servic
         sliceProblems.push({ slice, field: `endpoints[${i}].addresses`, message: 'endpoint has no address: it is ignored' });
         return;
       }
-      const bytes = parseIp(first);
-      if (!bytes || (bytes.length === 4) !== (addressType === 'IPv4')) {
+      const address = canonicalIp(first);
+      if (address === null || !address.includes(':') !== (addressType === 'IPv4')) {
         sliceProblems.push({ slice, field: `endpoints[${i}].addresses[0]`, message: `${quote(first)} is not an ${addressType} address: this endpoint is ignored` });
         return;
       }
-      const address = formatIp(bytes);
       const c = conditionsOf(field(ep, 'conditions'));
       const k = `${address}|${target}`;
       if (c.ready) ready.set(k, { address, port: target, state: 'ready' });

@@ -66,7 +66,7 @@ function parseV6(s: string): Uint8Array | null {
 
 /** Canonical text: dotted decimal for IPv4; RFC 5952 for IPv6 (lowercase, longest zero run as `::`). */
 export function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
+  if (b.length === 4) return `${b[0]!}.${b[1]!}.${b[2]!}.${b[3]!}`;
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[2 * i]! << 8) | b[2 * i + 1]!);
   let bestStart = -1;
@@ -91,8 +91,16 @@ export function formatIp(b: Uint8Array): string {
   return `${head}::${tail}`;
 }
 
-/** The canonical form of an IP address, or null if it is not one. */
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+/** An IPv4 address already in canonical form (no leading zeros): what parseIp and formatIp would give back unchanged. */
+const CANONICAL_V4 = new RegExp(`^(?:${OCTET}\\.){3}${OCTET}$`);
+
+/**
+ * The canonical form of an IP address, or null if it is not one. An IPv4 address written canonically
+ * (as EndpointSlices hold them, by the thousand) is returned as it is, without being parsed.
+ */
 export function canonicalIp(s: string): string | null {
+  if (typeof s === 'string' && CANONICAL_V4.test(s)) return s;
   const b = parseIp(s);
   return b ? formatIp(b) : null;
 }

@@ -85,13 +85,13 @@ test('cookie names and TLS versions', () => {
 });
 
 test('IP canonical forms', () => {
-  assert.equal(canonicalIp('10.0.0.1'), '10.0.0.1');
+  for (const v4 of ['10.0.0.1', '0.0.0.0', '255.255.255.255', '192.168.100.9']) assert.equal(canonicalIp(v4), v4);
   assert.equal(canonicalIp('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
   assert.equal(canonicalIp('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
   assert.equal(canonicalIp('0:0:0:0:0:0:0:0'), '::');
   assert.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:102:304');
   assert.equal(canonicalIp('2001:db8:1:1:1:1:0:1'), '2001:db8:1:1:1:1:0:1');
-  for (const bad of ['010.0.0.1', '1.2.3', '1.2.3.256', 'fe80::1%eth0', '1::2::3', 'a.b.c.d', '', ' 1.2.3.4', '1.2.3.4:80']) {
+  for (const bad of ['010.0.0.1', '1.2.3', '1.2.3.256', 'fe80::1%eth0', '1::2::3', 'a.b.c.d', '', ' 1.2.3.4', '1.2.3.4:80', '1.2.3.4\n', '1.2.3.4.5', '00.1.2.3', '1.2.3.-1']) {
     assert.equal(canonicalIp(bad), null, bad);
   }
 });
