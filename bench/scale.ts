@@ -607,8 +607,14 @@ export interface ScaleData {
     ingresses: number;
     runs: number;
     startSeconds: number[];
+    /** Spawned → /readyz 200. */
+    readySeconds: number[];
+    /** CPU seconds the gateway's Node process used until serving. */
+    startCpuSeconds: number[];
     gatewayRssMiB: number[];
     haproxyPssMiB: number[];
+    /** Whether memory had settled (four samples within 1 %) before the time allowed ran out. */
+    memorySettled: boolean[];
     changeTrafficMs: number[];
     changeAppliedMs: number[];
     changeReloaded: boolean[];
@@ -651,8 +657,11 @@ export const scaleBench: Bench = {
           ingresses: s.n,
           runs,
           startSeconds: s.startS.runs,
+          readySeconds: s.readyS.runs,
+          startCpuSeconds: s.startCpuS.runs,
           gatewayRssMiB: s.gatewayMiB.runs,
           haproxyPssMiB: s.haproxyMiB.runs,
+          memorySettled: s.memorySettled,
           changeTrafficMs: s.changeTrafficMs.runs,
           changeAppliedMs: s.changeAppliedMs.runs,
           changeReloaded: s.reloaded,
