@@ -207,7 +207,7 @@ export const proxyBench: Bench = {
           'Every path is first checked to answer 2xx with exactly the expected body, and every run must have all its requests answered 2xx, or the benchmark fails instead of reporting figures.',
           'Backend: nginx, one worker, answering from memory (2 B) or the page cache (16 KiB) over plain HTTP/1.1 on 127.0.0.1; "direct" is the same nginx over TLS on another port, with no proxy in between.',
           'Gateway: `gatehouse run` with one Ingress (TLS, one host, path /) to a Service on the backend, HAProxy with its default thread count (one per core).',
-          'nginx: Debian nginx with the settings ingress-nginx renders by default (worker per core, TLS, HTTP/2, keep-alive to clients and upstream, proxy headers, HSTS) but none of its Lua (balancer, metrics); without, then with, its default access log (written to a file).',
+          'nginx: Debian nginx with the settings ingress-nginx renders by default (a worker per core, TLS, HTTP/2, 4 KiB TLS records and proxy buffers, keep-alive to clients and upstream, proxy headers, HSTS) but none of its Lua (balancer, metrics), and with keep-alive-requests raised from 1,000 to 1,000,000 (HAProxy has no such limit; at it, HTTP/2 streams already sent are refused); without, then with, ingress-nginx\'s default access log (its upstreaminfo format, to a file).',
           'CPU/req: user + system CPU of the path\'s server processes (the proxy; for direct, the backend) per request; the backend\'s own CPU is not included for the proxies.',
           'Load generator, proxy and backend share the machine\'s cores.',
         ],
