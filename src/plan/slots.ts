@@ -22,6 +22,10 @@ export function slotCapacity(n: number): number {
  * not fit (which then needs a reload). Pure.
  */
 export function assignSlots(previous: Slots | undefined, endpoints: readonly Endpoint[]): (Endpoint | null)[] {
+  if (previous && samePlaces(previous, endpoints)) {
+    let j = 0;
+    return previous.map((e) => (e === null ? null : endpoints[j++]!));
+  }
   const wanted = new Map(endpoints.map((e) => [endpointId(e), e]));
   const capacity = previous && endpoints.length <= previous.length ? previous.length : slotCapacity(endpoints.length);
   const slots: (Endpoint | null)[] = new Array<Endpoint | null>(capacity).fill(null);
@@ -41,4 +45,19 @@ export function assignSlots(previous: Slots | undefined, endpoints: readonly End
     slots[free] = e;
   }
   return slots;
+}
+
+/**
+ * The endpoints are exactly those in `previous`, in slot order: each keeps its slot and nothing else
+ * moves (what the general case gives too, found without a map per backend; most backends of a change
+ * are like this).
+ */
+function samePlaces(previous: Slots, endpoints: readonly Endpoint[]): boolean {
+  let j = 0;
+  for (const e of previous) {
+    if (e === null) continue;
+    const now = endpoints[j++];
+    if (now === undefined || now.address !== e.address || now.port !== e.port) return false;
+  }
+  return j === endpoints.length;
 }

@@ -38,6 +38,19 @@ test('a removed endpoint frees its slot and keeps the others in place', () => {
   assert.deepEqual(one.map((e) => e?.address ?? null), [null, '10.0.0.2', null, null]);
 });
 
+test('unchanged endpoints keep their slots, with their current state, whatever order the slots are in', () => {
+  const ep = (address: string, state: 'ready' | 'terminating' = 'ready') => ({ address, port: 80, state });
+  const slots = assignSlots(undefined, [ep('10.0.0.1'), ep('10.0.0.2'), ep('10.0.0.3')]);
+  const again = assignSlots(slots, [ep('10.0.0.1'), ep('10.0.0.2', 'terminating'), ep('10.0.0.3')]);
+  assert.deepEqual(again, [ep('10.0.0.1'), ep('10.0.0.2', 'terminating'), ep('10.0.0.3'), null]);
+  // Slots that are not in address order (an endpoint came back into a freed slot) stay as they are.
+  const churned = assignSlots(assignSlots(slots, [ep('10.0.0.2'), ep('10.0.0.3')]), [ep('10.0.0.2'), ep('10.0.0.3'), ep('10.0.0.9')]);
+  assert.deepEqual(churned.map((e) => e?.address ?? null), ['10.0.0.9', '10.0.0.2', '10.0.0.3', null]);
+  const kept = assignSlots(churned, [ep('10.0.0.2'), ep('10.0.0.3'), ep('10.0.0.9')]);
+  assert.deepEqual(kept.map((e) => e?.address ?? null), ['10.0.0.9', '10.0.0.2', '10.0.0.3', null]);
+  assert.deepEqual(assignSlots(kept, [ep('10.0.0.2'), ep('10.0.0.9')]).map((e) => e?.address ?? null), ['10.0.0.9', '10.0.0.2', null, null]);
+});
+
 test('more endpoints than slots is a capacity reload', () => {
   const s0 = state(base);
   const eps: Array<[string, number]> = [1, 2, 3, 4, 5].map((i) => [`10.0.0.${i}`, 80]);
