@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { startGateway, type RunningGateway } from '../test/helpers/gateway.js';
 import { freePort } from '../test/helpers/ports.js';
 import { h2load, type H2loadResult } from './lib/h2load.js';
@@ -226,6 +228,7 @@ export const proxyBench: Bench = {
     } finally {
       await gw?.stop();
       for (const s of servers.reverse()) await s.stop();
+      rmSync(dirname(cert.cert), { recursive: true, force: true });
     }
   },
 };
