@@ -20,14 +20,16 @@ test('bench scale --smoke: start, render, memory and one endpoint change at thre
   for (const s of data.sizes) {
     const at = `${s.ingresses} Ingresses`;
     assert.equal(s.runs, 1, at);
+    assert.equal(s.changesPerRun, 2, at);
     positive(s.startSeconds, `${at}: start to serving`);
     positive(s.gatewayRssMiB, `${at}: gateway memory`);
     positive(s.haproxyPssMiB, `${at}: HAProxy memory`);
     // A Node process and an HAProxy with its maps and servers are not smaller than a few MiB.
     for (const m of [...s.gatewayRssMiB, ...s.haproxyPssMiB]) assert.ok(m > 2, `${at}: ${m} MiB is not a process's memory`);
     positive(s.changeTrafficMs, `${at}: endpoint change to traffic`);
-    assert.equal(s.changeAppliedMs.length, 1, `${at}: the change was applied`);
-    assert.deepEqual(s.changeReloaded, [false], `${at}: the endpoint change reloaded HAProxy`);
+    assert.equal(s.changeTrafficMs.length, 2, `${at}: both changes were timed`);
+    assert.equal(s.changeAppliedMs.length, 2, `${at}: both changes were applied`);
+    assert.deepEqual(s.changeReloaded, [false, false], `${at}: an endpoint change reloaded HAProxy`);
     for (const ops of s.changeOperations) assert.ok(ops >= 1, `${at}: the change was applied with ${ops} Runtime API operations`);
     for (const step of ['readMs', 'translateMs', 'renderMs', 'checkMs', 'changeReadMs', 'changeTranslateMs', 'changeRenderMs', 'changePlanMs']) {
       positive(s.pipelineMs[step] ?? [], `${at}: pipeline ${step}`);
