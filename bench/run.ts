@@ -71,6 +71,14 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Stopped from outside (Ctrl-C, a CI timeout): stop every server a benchmark started before exiting.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}: stopping\n`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
 main().then(
   (code) => process.exit(code),
   async (e: unknown) => {

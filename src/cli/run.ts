@@ -75,11 +75,17 @@ export async function runGateway(argv: string[], hooks: { onStarted?: (ready: bo
     return 1;
   }
   // Sync after every read, even when no object changed: the problems found in the files may have.
+  // Reads run one after the other, so an older read can never finish last and win.
+  let reading: Promise<void> = Promise.resolve();
   const watch = watchManifests(paths, () => {
-    load().then(
-      () => gateway.sync(),
-      (e: unknown) => log('error', `reading the manifests failed; the last good state keeps serving: ${e instanceof Error ? e.message : String(e)}`),
-    );
+    reading = reading
+      .then(() =>
+        load().then(
+          () => gateway.sync(),
+          (e: unknown) => log('error', `reading the manifests failed; the last good state keeps serving: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+      )
+      .catch((e: unknown) => log('error', `applying the manifests failed: ${e instanceof Error ? e.message : String(e)}`));
   });
 
   await untilSignal(log);

@@ -49,7 +49,7 @@ export interface SupervisorOptions {
   /** The worker's admin socket the configuration declares (see the top of this file). */
   runtimeSocket: string;
   log: SupervisorLog;
-  /** How long start() and a restart wait for the worker to answer. Default 10 s. */
+  /** How long start() and a restart wait for the worker to answer (tens of thousands of servers take seconds). Default 30 s. */
   startTimeoutMs?: number;
   /** How long reload() waits for the new worker to answer. Default 30 s. */
   reloadTimeoutMs?: number;
@@ -121,7 +121,7 @@ export class Supervisor extends EventEmitter {
       masterSocket: opts.masterSocket,
       runtimeSocket: opts.runtimeSocket,
       log: opts.log,
-      startTimeoutMs: opts.startTimeoutMs ?? 10_000,
+      startTimeoutMs: opts.startTimeoutMs ?? 30_000,
       reloadTimeoutMs: opts.reloadTimeoutMs ?? 30_000,
       stopGraceMs: opts.stopGraceMs ?? 10_000,
       healthIntervalMs: opts.healthIntervalMs ?? 100,
