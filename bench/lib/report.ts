@@ -25,10 +25,13 @@ function tableMarkdown(t: Table): string[] {
 
 /**
  * docs/benchmarks.md from the results (bench/results/<name>.json) in `order`, each followed by what was
- * learned from it (bench/notes/<name>.md, written by people, kept across runs).
+ * learned from it (bench/notes/<name>.md, written by people, kept across runs); bench/notes/summary.md
+ * comes first.
  */
 export function benchmarksMarkdown(results: BenchResult[], notesDir: string, intro: string): string {
   const lines = [intro.trim(), ''];
+  const summary = join(notesDir, 'summary.md');
+  if (existsSync(summary)) lines.push(readFileSync(summary, 'utf8').trim(), '');
   for (const r of results) {
     lines.push(`## ${r.title}`, '');
     const m = r.machine;

@@ -188,7 +188,7 @@ export async function startReferenceNginx(httpsPort: number, upstreamPort: numbe
  * HAProxy with a hand-written minimal configuration: one TLS bind, one backend, the same TLS settings
  * as the gateway renders. What HAProxy costs without the gateway's routing rules.
  */
-export async function startMinimalHaproxy(httpsPort: number, upstreamPort: number, cert: CertFiles, opts: { tls12Ciphers: string; tls13Suites: string }): Promise<Server> {
+export async function startMinimalHaproxy(httpsPort: number, upstreamPort: number, cert: CertFiles, opts: { tls12Ciphers: string; tls13Suites: string; httpReuse?: 'safe' | 'always' }): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-haproxy-min-'));
   const conf = join(dir, 'haproxy.cfg');
   writeFileSync(conf, [
@@ -207,6 +207,7 @@ export async function startMinimalHaproxy(httpsPort: number, upstreamPort: numbe
     `  bind 127.0.0.1:${httpsPort} ssl crt ${cert.pem} alpn h2,http/1.1`,
     '  default_backend be',
     'backend be',
+    `  http-reuse ${opts.httpReuse ?? 'safe'}`,
     `  server s1 127.0.0.1:${upstreamPort}`,
     '',
   ].join('\n'));
