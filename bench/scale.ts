@@ -18,6 +18,7 @@ import { render } from '../src/haproxy/render.js';
 import { layout } from '../src/haproxy/layout.js';
 import { checkConfig } from '../src/haproxy/check.js';
 import { ensureDefaultCertificate } from '../src/haproxy/default-cert.js';
+import { stopwatch } from '../src/haproxy/dataplane.js';
 import { request } from '../test/helpers/client.js';
 import { startGateway, type RunningGateway } from '../test/helpers/gateway.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -184,16 +185,7 @@ export async function measurePipeline(original: string, changedFile: string, sta
   const file = join(stateDir, 'manifests.yaml');
   copyFileSync(original, file);
   const listen = { address: '127.0.0.1', httpPort: 1, httpsPort: 2 };
-  const clock = () => {
-    let last = performance.now();
-    return () => {
-      const now = performance.now();
-      const ms = now - last;
-      last = now;
-      return ms;
-    };
-  };
-  let lap = clock();
+  const lap = stopwatch();
   const loaded = await loadManifests([file]);
   const readMs = lap();
   const store = new ObjectStore();
