@@ -30,6 +30,14 @@ export const commands: Record<string, Command> = {
   },
   check: { summary: 'Check manifests the way the gateway reads them; print every problem', run: (argv) => runCheck(argv, stdout, stderr) },
   'device-plugin': { summary: 'Run the kubelet device plugin for Intel QAT virtual functions (VFIO)', run: async (argv) => (await import('./device-plugin.js')).runDevicePlugin(argv) },
+  'edge-hub': {
+    summary: 'Run the node-local caching proxy in front of kube-apiserver, so node components keep working offline',
+    run: async (argv) => (await import('./edge-hub.js')).runEdgeHub(argv),
+  },
+  autonomy: {
+    summary: 'Keep pods on autonomous edge nodes from being evicted while their node is unreachable',
+    run: async (argv) => (await import('./autonomy.js')).runAutonomy(argv),
+  },
   version: {
     summary: 'Print the version',
     run: async () => {

@@ -116,6 +116,10 @@ const RESOURCES: ResourceType[] = [
   { group: '', version: 'v1', resource: 'events', kind: 'Event', singular: 'event', namespaced: true, shortNames: ['ev'],
     allowCreateOnUpdate: true, times: ['firstTimestamp', 'lastTimestamp'], microTimes: ['eventTime', 'series.lastObservedTime'],
     fields: ['involvedObject.kind', 'involvedObject.name', 'involvedObject.namespace', 'involvedObject.uid', 'reason', 'type'] },
+  { group: '', version: 'v1', resource: 'pods', kind: 'Pod', singular: 'pod', namespaced: true, shortNames: ['po'],
+    createStatus: { phase: 'Pending' }, fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP'] },
+  { group: '', version: 'v1', resource: 'nodes', kind: 'Node', singular: 'node', namespaced: false, shortNames: ['no'],
+    createStatus: {}, fields: ['spec.unschedulable'] },
   { group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', kind: 'Ingress', singular: 'ingress', namespaced: true,
     shortNames: ['ing'], createStatus: { loadBalancer: {} } },
   { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses', kind: 'IngressClass', singular: 'ingressclass', namespaced: false },
@@ -522,6 +526,11 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
+function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -710,6 +719,8 @@ class FakeApiServerImpl implements FakeApiServer {
     }
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, ...(raw !== '' ? { body } : {}) });
     try {
+      const health = req.method === 'GET' && /^\/(readyz|livez|healthz)\/?$/.test(url.pathname);
+      if (health) return sendText(res, 200, 'ok'); // open to anyone, as system:public-info-viewer allows
       if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       const path = url.pathname.replace(/\/+$/, '') || '/';
       const doc = req.method === 'GET' ? discoveryDocument(path, `127.0.0.1:${this.port}`) : undefined;
