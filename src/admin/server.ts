@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GatewayMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 export interface AdminSource {
   /** HAProxy serves the current configuration. */
@@ -12,7 +12,7 @@ export interface AdminSource {
  * The admin API, on loopback only: `/healthz` (the process answers), `/readyz` (HAProxy serves the
  * current configuration), `/metrics` (Prometheus text) and `/status` (JSON).
  */
-export async function startAdminServer(port: number, source: AdminSource, metrics: GatewayMetrics, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startAdminServer(port: number, source: AdminSource, metrics: { registry: Registry }, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

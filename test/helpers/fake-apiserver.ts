@@ -48,6 +48,8 @@ export interface FakeApiServer {
   readonly serverName: string;
   /** The bearer token requests must carry. */
   readonly token: string;
+  /** Accept another bearer token too (a second identity); returns a kubeconfig path that uses it. */
+  addToken(token: string): string;
   /** Store a new object (uid, resourceVersion, creationTimestamp, generation 1) and emit ADDED; throws if it exists. */
   create(obj: Record<string, unknown>): Record<string, unknown>;
   /** Replace unconditionally (metadata.resourceVersion in `obj` ignored), keeping uid/creationTimestamp; emit MODIFIED; throws if missing. */
@@ -582,12 +584,14 @@ class FakeApiServerImpl implements FakeApiServer {
   private readonly store = new Store((c) => this.broadcast(c));
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
+  private readonly tokens = new Set<string>();
   private expiredAs: 'event' | 'http' = 'event';
   private port: number;
   private listening = false;
 
   constructor(private readonly opts: FakeApiServerOptions) {
     this.token = opts.token ?? randomBytes(16).toString('hex');
+    this.tokens.add(this.token);
     this.port = opts.port ?? 0;
     this.dir = mkdtempSync(join(tmpdir(), 'gh-fake-apiserver-'));
     this.kubeconfigPath = join(this.dir, 'kubeconfig.yaml');
@@ -689,17 +693,28 @@ class FakeApiServerImpl implements FakeApiServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  addToken(token: string): string {
+    this.tokens.add(token);
+    const path = join(this.dir, `kubeconfig-${this.tokens.size}.yaml`);
+    writeFileSync(path, this.kubeconfigText(token));
+    return path;
+  }
+
   private writeKubeconfig(): void {
+    writeFileSync(this.kubeconfigPath, this.kubeconfigText(this.token));
+  }
+
+  private kubeconfigText(token: string): string {
     const cluster = this.ca
       ? [`    certificate-authority-data: ${Buffer.from(this.ca).toString('base64')}`, `    tls-server-name: ${this.serverName}`]
       : ['    insecure-skip-tls-verify: true'];
-    writeFileSync(this.kubeconfigPath, [
+    return [
       'apiVersion: v1', 'kind: Config',
       'clusters:', '- name: fake', '  cluster:', `    server: ${this.url}`, ...cluster,
-      'users:', '- name: fake-user', '  user:', `    token: ${this.token}`,
+      'users:', '- name: fake-user', '  user:', `    token: ${token}`,
       'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: fake-user', '    namespace: default',
       'current-context: fake', '',
-    ].join('\n'));
+    ].join('\n');
   }
 
   // ---- HTTP
@@ -721,7 +736,7 @@ class FakeApiServerImpl implements FakeApiServer {
     try {
       const health = req.method === 'GET' && /^\/(readyz|livez|healthz)\/?$/.test(url.pathname);
       if (health) return sendText(res, 200, 'ok'); // open to anyone, as system:public-info-viewer allows
-      if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      if (!this.tokens.has(String(req.headers.authorization ?? '').replace(/^Bearer /, ''))) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       const path = url.pathname.replace(/\/+$/, '') || '/';
       const doc = req.method === 'GET' ? discoveryDocument(path, `127.0.0.1:${this.port}`) : undefined;
       if (doc) return sendJson(res, 200, doc);
