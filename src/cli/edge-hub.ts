@@ -29,7 +29,7 @@ export const edgeHubCommand = defineCommand({
     listen: { type: 'strings', valueName: 'URL', description: 'Where clients connect, http:// or https://, loopback addresses only (repeatable; default http://127.0.0.1:10261 and https://127.0.0.1:10268)' },
     'tls-cert-file': { type: 'string', valueName: 'PATH', description: 'Certificate (PEM) of the https listener (default: a self-signed one made in <cache-dir>/tls)' },
     'tls-key-file': { type: 'string', valueName: 'PATH', description: 'Its private key (PEM)' },
-    'cache-dir': { type: 'string', default: '/var/lib/gatehouse/edge-hub', valueName: 'DIR', description: 'Where the cache (and the generated certificate) are kept; 0700, it can hold Secrets' },
+    'cache-dir': { type: 'string', default: '/var/lib/gatehouse/edge-hub', valueName: 'DIR', description: 'Where the cache (DIR/cache, 0700: it can hold Secrets) and the generated certificate (DIR/tls/tls.crt, for clients to trust) are kept' },
     'cache-size': { type: 'string', default: '256m', valueName: 'SIZE', description: 'The most the cache holds on disk (k, m, g); the least recently used entries are evicted beyond it' },
     'probe-interval': { type: 'string', default: '5s', valueName: 'DURATION', description: 'How often the API server\'s /readyz is probed' },
     'probe-timeout': { type: 'string', default: '2s', valueName: 'DURATION', description: 'How long a probe, or opening a connection for a forward, may take before the link counts as down' },
@@ -102,18 +102,22 @@ function upstreamFrom(values: { server?: string; kubeconfig?: string; 'certifica
   };
 }
 
-/** A self-signed ECDSA certificate for the loopback names, made once and kept (key 0600). */
+/**
+ * A self-signed ECDSA certificate for the loopback names, made once and kept. The certificate is
+ * world-readable (clients on the node trust it by this file: tls.crt), the key 0600.
+ */
 async function ensureListenerCertificate(dir: string): Promise<{ cert: string; key: string }> {
   const certPath = join(dir, 'tls.crt');
   const keyPath = join(dir, 'tls.key');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     await promisify(execFile)('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
       '-subj', '/O=Gatehouse/CN=gatehouse-edge-hub', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
       '-keyout', keyPath, '-out', certPath,
     ]);
     chmodSync(keyPath, 0o600);
+    chmodSync(certPath, 0o644);
   }
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
 }
@@ -160,7 +164,8 @@ export async function runEdgeHub(argv: string[]): Promise<number> {
   const log = jsonLog;
   const { tlsFiles, ...rest } = settings;
   const cacheDir = join(settings.cacheDir, 'cache');
-  mkdirSync(settings.cacheDir, { recursive: true, mode: 0o700 });
+  // The top directory only holds cache/ (0700: it can hold Secrets) and tls/ (the certificate clients trust).
+  mkdirSync(settings.cacheDir, { recursive: true, mode: 0o755 });
   const tls = !settings.listeners.some((l) => l.protocol === 'https') ? undefined
     : tlsFiles ? { cert: readFileSync(tlsFiles.cert, 'utf8'), key: readFileSync(tlsFiles.key, 'utf8') }
       : await ensureListenerCertificate(join(settings.cacheDir, 'tls'));

@@ -37,7 +37,8 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; status: Obj
   } catch (e) {
     assert.ok(e instanceof k8s.ApiException, `expected an ApiException, got ${String(e)}`);
     const err = e as k8s.ApiException<unknown>;
-    return { code: err.code, status: JSON.parse(String(err.body)) as Obj };
+    const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+    return { code: err.code, status: (body ?? {}) as Obj };
   }
   assert.fail('the call succeeded');
 }

@@ -28,7 +28,7 @@ export interface RunningEdgeHub {
   status(): Promise<EdgeHubStatusDoc>;
   metrics(): Promise<string>;
   waitState(state: 'online' | 'offline', timeoutMs?: number): Promise<void>;
-  /** A kubeconfig for the http listener with this bearer token. */
+  /** A kubeconfig for the https listener (trusting the hub's generated certificate) with this bearer token. */
   kubeconfig(token: string): string;
   /** SIGTERM and wait; returns the exit code. */
   stop(): Promise<number | null>;
@@ -83,7 +83,7 @@ export async function startEdgeHub(kubeconfig: string, opts: EdgeHubTestOptions 
       const path = join(dir, `client-${token.slice(0, 8)}.kubeconfig`);
       writeFileSync(path, [
         'apiVersion: v1', 'kind: Config',
-        'clusters:', '- name: hub', '  cluster:', `    server: http://127.0.0.1:${httpPort}`,
+        'clusters:', '- name: hub', '  cluster:', `    server: https://127.0.0.1:${httpsPort}`, `    certificate-authority: ${join(dir, 'tls', 'tls.crt')}`,
         'users:', '- name: u', '  user:', `    token: ${token}`,
         'contexts:', '- name: hub', '  context:', '    cluster: hub', '    user: u', '    namespace: default',
         'current-context: hub', '',
