@@ -24,6 +24,26 @@ export const HEADER_BYTES = 48;
 /** Largest value the header can describe (its length field is 32 bits). */
 export const MAX_VALUE_BYTES = 0xffffffff;
 
+/**
+ * Recency (when an entry was last used) is kept in the file's modification time, in steps of 10 µs.
+ * Node hands times to the kernel as a double of seconds, which libuv truncates to whole microseconds:
+ * at today's epoch a time can come back 1 µs early. Steps of 10 µs, rounded to the nearest step when
+ * read, come back exactly. (A filesystem with coarser timestamps keeps a coarser order; ties are
+ * broken by file name.)
+ */
+export const RECENCY_STEP_US = 10;
+
+/** The modification time, in seconds, that records a last use at `usedUs` (a multiple of RECENCY_STEP_US). */
+export function recencyToSeconds(usedUs: number): number {
+  return usedUs / 1e6;
+}
+
+/** The last use, in microseconds (a multiple of RECENCY_STEP_US), that a modification time in nanoseconds records. */
+export function recencyFromMtimeNs(mtimeNs: bigint): number {
+  const step = BigInt(RECENCY_STEP_US * 1000);
+  return Number((mtimeNs + step / 2n) / step) * RECENCY_STEP_US;
+}
+
 /** What a file holds when it is a complete, unchanged entry. */
 export interface DecodedEntry {
   key: string;

@@ -8,7 +8,7 @@
  */
 import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeEntry, decodeKeyOnly, entryFileName, HEADER_BYTES, isEntryFileName, keyPrefixBytes } from './cache-file.js';
+import { decodeEntry, decodeKeyOnly, entryFileName, HEADER_BYTES, isEntryFileName, keyPrefixBytes, recencyFromMtimeNs } from './cache-file.js';
 import { fsyncDir, removeFile } from './cache-io.js';
 
 /** An entry found whole and loaded. */
@@ -89,7 +89,7 @@ export async function recoverCacheDir(entriesDir: string, tmpDir: string, maxByt
     const st = await lstat(path, { bigint: true });
     if (!st.isFile()) await drop(path, 'not a regular file: the cache dir holds only entry files');
     else if (!isEntryFileName(name)) await drop(path, 'not an entry file name (64 hex digits): a file the cache did not write');
-    else candidates.push({ name, path, size: Number(st.size), usedUs: Number((st.mtimeNs + 500n) / 1000n) });
+    else candidates.push({ name, path, size: Number(st.size), usedUs: recencyFromMtimeNs(st.mtimeNs) });
   }
 
   // Most recently used first; ties (a filesystem with coarse timestamps) in name order.

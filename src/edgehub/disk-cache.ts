@@ -15,7 +15,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { encodeEntry, entryFileName, entryFileSize, keyProblem, MAX_VALUE_BYTES } from './cache-file.js';
+import { encodeEntry, entryFileName, entryFileSize, keyProblem, MAX_VALUE_BYTES, RECENCY_STEP_US, recencyToSeconds } from './cache-file.js';
 import { errorText, fsyncDir, removeFile, touchFile, writeFileAtomically } from './cache-io.js';
 import { acquireCacheLock, type CacheLock } from './cache-lock.js';
 import { recoverCacheDir, type RecoveryResult } from './cache-recovery.js';
@@ -68,7 +68,7 @@ interface Entry {
   value: Buffer;
   /** Size of its entry file. */
   size: number;
-  /** Last use, microseconds since the epoch; strictly increasing across entries. */
+  /** Last use, microseconds since the epoch, a multiple of RECENCY_STEP_US; strictly increasing across entries. */
   usedUs: number;
 }
 
@@ -305,10 +305,13 @@ export class DiskCache {
     }
   }
 
-  /** Microseconds since the epoch, strictly increasing (also when the clock steps back). */
+  /**
+   * A time of use: microseconds since the epoch in steps of RECENCY_STEP_US, strictly increasing (also
+   * when the clock steps back; a burst of uses within one millisecond runs ahead of it for a while).
+   */
   #tick(): number {
     const now = Date.now() * 1000;
-    this.#lastUs = now > this.#lastUs ? now : this.#lastUs + 1;
+    this.#lastUs = now > this.#lastUs ? now : this.#lastUs + RECENCY_STEP_US;
     return this.#lastUs;
   }
 
@@ -393,7 +396,7 @@ export class DiskCache {
         const name = entryFileName(op.key);
         const tmp = join(this.#tmpDir, `${name}.${++this.#tmpCounter}`);
         try {
-          await writeFileAtomically(join(this.#entriesDir, name), tmp, encodeEntry(op.key, entry.value), entry.usedUs / 1e6);
+          await writeFileAtomically(join(this.#entriesDir, name), tmp, encodeEntry(op.key, entry.value), recencyToSeconds(entry.usedUs));
         } catch (err) {
           op.error = err ?? 'failed';
         }
@@ -438,7 +441,7 @@ export class DiskCache {
         keys.slice(i, i + BATCH).map(async (key) => {
           const e = this.#entries.get(key);
           if (e === undefined || this.#dirty.has(key)) return;
-          await touchFile(join(this.#entriesDir, entryFileName(key)), e.usedUs / 1e6).catch(() => {});
+          await touchFile(join(this.#entriesDir, entryFileName(key)), recencyToSeconds(e.usedUs)).catch(() => {});
         }),
       );
     }
