@@ -9,7 +9,7 @@
 import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEntry, decodeKeyOnly, entryFileName, HEADER_BYTES, isEntryFileName, keyPrefixBytes, recencyFromMtimeNs } from './cache-file.js';
-import { fsyncDir, removeFile } from './cache-io.js';
+import { errorText, fsyncDir, removeFile } from './cache-io.js';
 
 /** An entry found whole and loaded. */
 export interface RecoveredEntry {
@@ -31,6 +31,9 @@ export interface RecoveryResult {
   corrupt: { file: string; reason: string }[];
   evicted: { key: string; bytes: number }[];
 }
+
+/** What reading a file gave: its key (and its value, when read whole), or why it is not an entry. */
+type Found = { ok: true; key: string; value?: Buffer } | { ok: false; reason: string };
 
 interface Candidate {
   name: string;
@@ -79,9 +82,21 @@ export async function recoverCacheDir(entriesDir: string, tmpDir: string, maxByt
   const candidates: Candidate[] = [];
   let removedAny = false;
   const drop = async (path: string, reason: string) => {
+    try {
+      await rm(path, { recursive: true, force: true });
+      removedAny = true;
+    } catch (err) {
+      reason += ` (and it could not be removed: ${errorText(err)})`;
+    }
     result.corrupt.push({ file: path, reason });
-    await rm(path, { recursive: true, force: true });
-    removedAny = true;
+  };
+  /** The file's bytes, or why they cannot be read (a failing disk must not keep the cache from opening). */
+  const read = async <T>(path: string, how: (path: string) => Promise<T>): Promise<T | { ok: false; reason: string }> => {
+    try {
+      return await how(path);
+    } catch (err) {
+      return { ok: false, reason: `unreadable: ${errorText(err)}` };
+    }
   };
 
   for (const name of await readdir(entriesDir)) {
@@ -96,30 +111,31 @@ export async function recoverCacheDir(entriesDir: string, tmpDir: string, maxByt
   candidates.sort((a, b) => b.usedUs - a.usedUs || (a.name < b.name ? -1 : 1));
   let full = false;
   for (const c of candidates) {
-    if (!full) {
-      const decoded = decodeEntry(await readFile(c.path));
-      const problem = decoded.ok ? nameProblem(c.name, decoded.entry.key) : decoded.reason;
-      if (problem !== null || !decoded.ok) {
-        await drop(c.path, problem ?? 'unreadable');
-        continue;
-      }
-      if (result.bytes + c.size <= maxBytes) {
-        result.entries.push({ key: decoded.entry.key, value: decoded.entry.value, size: c.size, usedUs: c.usedUs });
-        result.bytes += c.size;
-        continue;
-      }
-      full = true;
-      result.evicted.push({ key: decoded.entry.key, bytes: c.size });
-    } else {
-      const head = await readKeyOnly(c.path, c.size);
-      const problem = head.ok ? nameProblem(c.name, head.key) : head.reason;
-      if (problem !== null || !head.ok) {
-        await drop(c.path, problem ?? 'unreadable');
-        continue;
-      }
-      result.evicted.push({ key: head.key, bytes: c.size });
+    // Until the limit is reached, whole entries are read and verified; after it only header and key.
+    const found: Found = full
+      ? await read(c.path, (p) => readKeyOnly(p, c.size))
+      : await read(c.path, async (p): Promise<Found> => {
+          const d = decodeEntry(await readFile(p));
+          return d.ok ? { ok: true, key: d.entry.key, value: d.entry.value } : d;
+        });
+    if (!found.ok) {
+      await drop(c.path, found.reason);
+      continue;
     }
-    await removeFile(c.path);
+    const wrongName = nameProblem(c.name, found.key);
+    if (wrongName !== null) {
+      await drop(c.path, wrongName);
+      continue;
+    }
+    if (found.value !== undefined && result.bytes + c.size <= maxBytes) {
+      result.entries.push({ key: found.key, value: found.value, size: c.size, usedUs: c.usedUs });
+      result.bytes += c.size;
+      continue;
+    }
+    full = true;
+    result.evicted.push({ key: found.key, bytes: c.size });
+    // A file that cannot be removed stays over the limit until the next start; it is not served.
+    await removeFile(c.path).catch(() => {});
     removedAny = true;
   }
   result.entries.reverse();

@@ -121,6 +121,7 @@ describe('DiskCache: recovery at open', () => {
       writeFileSync(file('garbage'), 'this is not a cache entry, just text that landed here. '.repeat(8));
       copyFileSync(file('good-2'), file('impostor'));
       writeFileSync(join(dir, 'entries', 'notes.txt'), 'a file someone left here\n');
+      mkdirSync(join(dir, 'entries', entryFileName('a-dir')));
 
       const expected: [string, RegExp][] = [
         [file('truncated'), /^size mismatch: the file is \d+ bytes but its header announces \d+ .*: truncated/],
@@ -131,6 +132,7 @@ describe('DiskCache: recovery at open', () => {
         [file('garbage'), /^not a cache entry: does not start with the "GHEC" magic bytes/],
         [file('impostor'), /^holds the entry of key "good-2" but is named for another key/],
         [join(dir, 'entries', 'notes.txt'), /^not an entry file name/],
+        [file('a-dir'), /^not a regular file/],
       ];
       const { events, onEvent } = recorder();
       await withCache({ dir, maxBytes: MB, onEvent }, (c) => {
