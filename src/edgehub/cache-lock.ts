@@ -111,6 +111,25 @@ async function readIfThere(path: string): Promise<string | undefined> {
 export async function acquireCacheLock(dir: string, tmpDir: string): Promise<CacheLock> {
   const path = resolve(dir, 'LOCK');
   if (heldHere.has(path)) throw new Error(`cache dir ${dir} is already open in this process (pid ${process.pid}); close() it before opening it again`);
+  heldHere.add(path); // reserved at once: two open() calls in one process must not both find "our own pid, stale"
+  let content: string;
+  try {
+    content = await takeLock(dir, path, tmpDir);
+  } catch (err) {
+    heldHere.delete(path);
+    throw err;
+  }
+  return {
+    path,
+    async release() {
+      if ((await readIfThere(path)) === content) await unlink(path).catch(() => {});
+      heldHere.delete(path);
+    },
+  };
+}
+
+/** Creates the lock file `path` for this process, taking over a stale one; returns what it wrote. */
+async function takeLock(dir: string, path: string, tmpDir: string): Promise<string> {
   const self = currentHolder();
   const content = `${JSON.stringify(self)}\n`;
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -118,14 +137,7 @@ export async function acquireCacheLock(dir: string, tmpDir: string): Promise<Cac
     await writeFile(mine, content, { mode: 0o600, flag: 'wx' });
     try {
       await link(mine, path);
-      heldHere.add(path);
-      return {
-        path,
-        async release() {
-          heldHere.delete(path);
-          if ((await readIfThere(path)) === content) await unlink(path).catch(() => {});
-        },
-      };
+      return content;
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
     } finally {

@@ -336,6 +336,12 @@ describe('DiskCache: lock', () => {
         await first.close();
       }
       await withCache({ dir, maxBytes: MB }, () => {});
+      // Two open() calls at once in one process: one wins, the other is refused.
+      const both = await Promise.allSettled([DiskCache.open({ dir, maxBytes: MB }), DiskCache.open({ dir, maxBytes: MB })]);
+      const opened = both.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      assert.equal(opened.length, 1, 'exactly one of two concurrent opens');
+      assert.match(String(both.find((r) => r.status === 'rejected')?.reason), /already open in this process/);
+      await opened[0]!.close();
     });
   });
 
