@@ -255,7 +255,7 @@ export class DiskCache {
    */
   flush(): Promise<void> {
     if (this.#closed) {
-      return this.#dirty.size === 0 ? Promise.resolve() : Promise.reject(new Error(`cache dir ${this.#dir} was closed with ${this.#dirty.size} changes not written`));
+      return this.#dirty.size === 0 ? Promise.resolve() : Promise.reject(new Error(`cache dir ${this.#dir} was closed with the last change of ${this.#dirty.size} keys not written`));
     }
     for (const k of this.#failed) this.#pending.add(k);
     this.#failed.clear();
