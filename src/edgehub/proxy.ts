@@ -121,6 +121,7 @@ export class EdgeHubProxy {
     this.count(api.verb, 'upstream');
     res.writeHead(status, upRes.statusMessage ?? '', forwardHeaders(upRes.headers));
     const isWatch = api.type === 'resource' && api.verb === 'watch';
+    if (isWatch) res.flushHeaders(); // a watch's client waits for the headers before any event
     // A body cut short: a watch ends cleanly (its client watches again), anything else is cut too.
     upRes.on('close', () => {
       if (upRes.complete) return;
