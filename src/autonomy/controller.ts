@@ -66,9 +66,13 @@ function apiMessage(err: unknown): string {
   return messageOf(err);
 }
 
-function describeAutonomy(a: NodeAutonomy): string {
-  return a.state === 'on' ? (a.seconds === null ? 'for ever' : `for ${formatSeconds(a.seconds)}`) : a.state;
+/** `for 2h`, `with no time limit`. */
+function howLong(a: NodeAutonomy): string {
+  return a.state === 'on' ? (a.seconds === null ? 'with no time limit' : `for ${formatSeconds(a.seconds)}`) : a.state;
 }
+
+/** The fix of an invalid annotation for this node. */
+const fixFor = (name: string, a: Extract<NodeAutonomy, { state: 'invalid' }>): string => a.fix.replace('NODE', name);
 
 export class AutonomyController {
   readonly metrics: AutonomyMetrics;
@@ -168,7 +172,7 @@ export class AutonomyController {
     const invalid: AutonomyStatus['nodes']['invalid'] = [];
     for (const [name, a] of [...this.#nodes.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
       if (a.state === 'on') autonomous.push({ name, duration: a.seconds === null ? 'forever' : formatSeconds(a.seconds), seconds: a.seconds, annotation: a.annotation, value: a.value });
-      if (a.state === 'invalid') invalid.push({ name, annotation: a.annotation, value: a.value, problem: a.problem, fix: a.fix });
+      if (a.state === 'invalid') invalid.push({ name, annotation: a.annotation, value: a.value, problem: a.problem, fix: fixFor(name, a) });
     }
     return {
       synced: this.synced,
@@ -243,10 +247,10 @@ export class AutonomyController {
         annotation: after.annotation,
         value: after.value,
         problem: after.problem,
-        fix: after.fix.replace('NODE', name),
+        fix: fixFor(name, after),
       });
     } else if (after.state === 'on') {
-      this.#log('info', `node ${name} is autonomous: its pods tolerate a NotReady or unreachable node ${describeAutonomy(after)}`, {
+      this.#log('info', `node ${name} is autonomous: its pods tolerate the node being NotReady or unreachable ${howLong(after)}`, {
         node: name,
         annotation: after.annotation,
         value: after.value,
@@ -394,7 +398,7 @@ export class AutonomyController {
       this.#counts[plan.action]++;
       this.metrics.podUpdates.inc({ action: plan.action });
       this.#log('info', plan.action === 'set'
-        ? `pod ${key}: tolerations for NotReady and unreachable set to ${describeAutonomy(node)} (node ${pod.nodeName} is autonomous)`
+        ? `pod ${key}: tolerates its node being NotReady or unreachable ${howLong(node)} (node ${pod.nodeName} is autonomous)`
         : `pod ${key}: original tolerations restored (node ${pod.nodeName} is not autonomous)`, {
         pod: key,
         node: pod.nodeName,
