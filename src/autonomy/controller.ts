@@ -39,7 +39,7 @@ export interface AutonomyStatus {
     invalid: { name: string; annotation: string; value: string; problem: string; fix: string }[];
   };
   pods: {
-    /** Scheduled pods in the cache. */
+    /** Scheduled, unfinished pods in the cache. */
     watched: number;
     /** Pods carrying gatehouse.io/autonomy-original-tolerations. */
     managed: number;
@@ -116,7 +116,8 @@ export class AutonomyController {
       log: (level: 'info' | 'warn', message: string) => this.#log(level, message),
     });
     const core = this.#core;
-    const scheduled = 'spec.nodeName!=';
+    // Scheduled pods that have not finished: the selector of kube-scheduler's assigned-pod informer.
+    const scheduled = 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed';
     this.#informers = [
       new Informer(
         opts.kc,

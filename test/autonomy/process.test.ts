@@ -149,7 +149,8 @@ describe('gatehouse autonomy (process, fake API server)', () => {
     const patch = podWrites(server)[0]!.body as Obj;
     assert.equal((patch.metadata as Obj).resourceVersion, '3', 'the write carries the resourceVersion it was made from');
     assert.deepEqual(status.nodes.autonomous, [{ name: 'edge-1', duration: '2h', seconds: 7200, annotation: 'gatehouse.io/autonomy-duration', value: '2h' }]);
-    assert.deepEqual(status.pods, { watched: 6, managed: 1, pending: 0, retrying: 0 }, 'the unscheduled pod is not watched');
+    assert.deepEqual(status.pods, { watched: 5, managed: 1, pending: 0, retrying: 0 }, 'the unscheduled and the finished pod are not watched');
+    assert.ok(server.requests.some((r) => r.path === '/api/v1/pods' && r.query.fieldSelector === 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed'));
     assert.deepEqual(status.writes, { set: 1, restore: 0, conflicts: 0, errors: 0 });
     const metrics = await ctl.metrics();
     assert.equal(metricValue(metrics, 'gatehouse_autonomy_nodes'), 1);
