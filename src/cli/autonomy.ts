@@ -1,5 +1,80 @@
-/** `gatehouse autonomy`: being written (issue 6). */
-export async function runAutonomy(_argv: string[]): Promise<number> {
-  process.stderr.write('gatehouse autonomy: not built yet\n');
-  return 1;
+/**
+ * `gatehouse autonomy`: keeps pods on autonomous edge nodes from being evicted while their node is
+ * NotReady or unreachable (src/autonomy/, docs/autonomy.md). Parses the flags, starts the controller
+ * and its admin API, and runs until SIGTERM/SIGINT.
+ */
+import { isIP } from 'node:net';
+import { startAutonomyAdmin } from '../autonomy/admin.js';
+import { AutonomyController } from '../autonomy/controller.js';
+import { defineCommand, formatHelp, parseCommandLine, portFlag, UsageError } from './args.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { jsonLog } from './log.js';
+
+export const autonomyCommand = defineCommand({
+  name: 'autonomy',
+  usage: 'gatehouse autonomy [flags]',
+  summary:
+    'Keeps pods on autonomous edge nodes from being evicted while their node is NotReady or unreachable: for nodes annotated ' +
+    'gatehouse.io/autonomy: "true" (or OpenYurt\'s node.openyurt.io/autonomy-duration), sets the pods\' NoExecute tolerations for ' +
+    'node.kubernetes.io/unreachable and not-ready to the node\'s autonomy duration, and restores them when autonomy ends. ' +
+    'DaemonSet and static pods are left alone.',
+  flags: {
+    kubeconfig: { type: 'string', valueName: 'PATH', description: 'A kubeconfig file (default: the service account in a pod, else $KUBECONFIG or ~/.kube/config)' },
+    server: { type: 'string', valueName: 'URL', description: 'Connect to this API server URL instead of the kubeconfig\'s, with the same credentials' },
+    'admin-address': { type: 'string', default: '127.0.0.1', valueName: 'ADDR', description: 'Address the admin API (/healthz, /readyz, /metrics, /status) listens on' },
+    'admin-port': portFlag('Port of the admin API', 10266),
+  },
+});
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export async function runAutonomy(argv: string[]): Promise<number> {
+  let values;
+  let kc;
+  try {
+    ({ values } = parseCommandLine(autonomyCommand, argv));
+    if (values.help) {
+      process.stdout.write(formatHelp(autonomyCommand) + '\n');
+      return 0;
+    }
+    if (isIP(values['admin-address']) === 0) {
+      throw new UsageError(`--admin-address ${JSON.stringify(values['admin-address'])} is not an IP address: give one such as 127.0.0.1 or 0.0.0.0`);
+    }
+    kc = loadKubeConfig(values.kubeconfig, values.server);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`gatehouse autonomy: ${e.message}\nRun "gatehouse autonomy --help" for the flags.\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const log = jsonLog;
+  const signal = untilSignal();
+  const controller = new AutonomyController({ kc, log });
+  let admin;
+  try {
+    admin = await startAutonomyAdmin(values['admin-address'], values['admin-port'], {
+      ready: () => controller.synced,
+      status: () => controller.status(),
+      registry: controller.metrics.registry,
+    });
+  } catch (e) {
+    log('error', `the admin API cannot listen on ${values['admin-address']}:${values['admin-port']}: ${e instanceof Error ? e.message : String(e)}; give another --admin-port`);
+    return 1;
+  }
+  log('info', 'gatehouse autonomy starting', { server: kc.getCurrentCluster()?.server, admin: `${values['admin-address']}:${admin.port}` });
+  controller.start();
+
+  log('info', `${await signal} received: stopping`);
+  await controller.stop();
+  await admin.close();
+  log('info', 'stopped');
+  return 0;
 }

@@ -5,7 +5,6 @@
  * server is unreachable serves what it served before, and one that loses it keeps serving.
  */
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { AppliedState } from '../gateway/gateway.js';
 import { KINDS, type Kind } from '../store/objects.js';
 import { isDns1123Label, isDns1123Subdomain } from '../store/names.js';
@@ -16,6 +15,7 @@ import { LeaderElector, leaderTiming } from '../sources/kubernetes/leader.js';
 import { ClusterSource } from '../sources/kubernetes/source.js';
 import { readSnapshot, SnapshotWriter } from '../sources/snapshot/snapshot.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
+import { loadKubeConfig } from './kubeconfig.js';
 import { checkServingFlags, servingFlags, startServing, untilSignal, type ServingSetup } from './serve.js';
 
 export const controllerCommand = defineCommand({
@@ -44,20 +44,6 @@ function namespacedName(flag: string, value: string): { namespace: string; name:
     throw new UsageError(`--${flag} ${JSON.stringify(value)} must be NAMESPACE/NAME, e.g. gatehouse/gatehouse`);
   }
   return { namespace: parts[0]!, name: parts[1]! };
-}
-
-/** The cluster connection: --kubeconfig, else the pod's service account, else the usual kubeconfig. */
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (path !== undefined) kc.loadFromFile(path);
-    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-    else kc.loadFromDefault();
-  } catch (e) {
-    throw new UsageError(`reading the cluster configuration failed: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!kc.getCurrentCluster()) throw new UsageError('no cluster to connect to: give --kubeconfig PATH, or run in a pod');
-  return kc;
 }
 
 export async function runController(argv: string[]): Promise<number> {

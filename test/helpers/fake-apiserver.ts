@@ -9,7 +9,11 @@
  * complete, with no continue token); a list's `resourceVersion` parameter is ignored (lists are always
  * current); a watch from a resourceVersion newer than the current one just waits for live events;
  * server-side apply (`application/apply-patch+yaml`) is answered with 415; no managedFields, no
- * finalizers, no graceful deletion, no admission or schema validation.
+ * finalizers, no graceful deletion, no admission or schema validation, with one exception: a PUT or
+ * PATCH of a Pod gets upstream's toleration rules of ValidatePodUpdate (existing tolerations can only
+ * have their tolerationSeconds changed or removed, new ones can be added, each must be valid: see
+ * podTolerationErrors), answered with 422 Invalid as upstream. Creating a Pod, its status
+ * subresource and the test-side update() are not checked; neither are toleration keys as label names.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,6 +80,11 @@ export interface FakeApiServer {
   close(): Promise<void>;
   /** Every request received, in order (including rejected ones). */
   readonly requests: RequestRecord[];
+  /**
+   * Test hook: called with each request (already in `requests`) before it is served. It may change
+   * state through create()/update()/remove(), as another client writing at that moment would.
+   */
+  onRequest: ((request: RequestRecord) => void) | undefined;
   readonly openWatches: number;
   /** Every stored Event, core v1 then events.k8s.io/v1. */
   events(): Record<string, unknown>[];
@@ -193,9 +202,71 @@ const alreadyExists = (rt: ResourceType, name: string) =>
 const conflict = (rt: ResourceType, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
   new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(rt)} "${name}": ${why}`, detailsOf(rt, name));
 const badRequest = (message: string) => new ApiError(400, 'BadRequest', message);
+
+/** One field error, as apimachinery's field.Error. */
+export interface FieldError {
+  /** `FieldValueForbidden`, `FieldValueInvalid`, `FieldValueNotSupported` (field.ErrorType). */
+  type: string;
+  /** `spec.tolerations[0].effect`. */
+  field: string;
+  /** What follows the field in the message: `Forbidden: …`, `Invalid value: "x": …` (ErrorBody). */
+  body: string;
+}
+
+/** 422 for field errors, as apierrors.NewInvalid: one error is quoted as is, several as `[a, b]`. */
+function invalidObject(rt: ResourceType, name: string, errs: FieldError[]): ApiError {
+  const texts = errs.map((e) => `${e.field}: ${e.body}`);
+  const message = `${rt.kind} "${name}" is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`}`;
+  const causes = errs.map((e) => ({ reason: e.type, message: e.body, field: e.field }));
+  return new ApiError(422, 'Invalid', message, { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.kind, causes });
+}
 const invalid = (message: string) => new ApiError(422, 'Invalid', message);
 const noRoute = () => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 const methodNotAllowed = () => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+
+// ---------------------------------------------------------------- pod update validation
+
+const TOLERATION_FIELDS = ['key', 'operator', 'value', 'effect'] as const;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function tolerationsOf(pod: Obj): Obj[] {
+  const spec = isObj(pod.spec) ? pod.spec : {};
+  return Array.isArray(spec.tolerations) ? spec.tolerations.map((t) => (isObj(t) ? t : {})) : [];
+}
+
+/**
+ * The toleration rules of kube-apiserver's ValidatePodUpdate. validateOnlyAddedTolerations: every
+ * old toleration must still be there, equal in everything but tolerationSeconds (Go's DeepEqual on
+ * the struct: an absent string equals ''); the first one missing gives one Forbidden error and
+ * nothing else. Then ValidateTolerations on the new list: tolerationSeconds only with effect
+ * NoExecute, operator Exists when the key is empty, no value with Exists, known operators and effects.
+ */
+export function podTolerationErrors(oldPod: Obj, newPod: Obj): FieldError[] {
+  const same = (a: Obj, b: Obj) => TOLERATION_FIELDS.every((f) => str(a[f]) === str(b[f]));
+  const next = tolerationsOf(newPod);
+  for (const old of tolerationsOf(oldPod)) {
+    if (!next.some((t) => same(old, t))) {
+      return [{ type: 'FieldValueForbidden', field: 'spec.tolerations', body: 'Forbidden: existing toleration can not be modified except its tolerationSeconds' }];
+    }
+  }
+  const errs: FieldError[] = [];
+  const invalidValue = (field: string, value: unknown, detail: string) =>
+    errs.push({ type: 'FieldValueInvalid', field, body: `Invalid value: ${JSON.stringify(value)}: ${detail}` });
+  const notSupported = (field: string, value: string, valid: string[]) =>
+    errs.push({ type: 'FieldValueNotSupported', field, body: `Unsupported value: ${JSON.stringify(value)}: supported values: ${valid.map((v) => JSON.stringify(v)).join(', ')}` });
+  next.forEach((t, i) => {
+    const at = `spec.tolerations[${i}]`;
+    const [key, operator, value, effect] = TOLERATION_FIELDS.map((f) => str(t[f])) as [string, string, string, string];
+    if (key === '' && operator !== 'Exists') invalidValue(`${at}.operator`, operator, 'operator must be Exists when `key` is empty, which means "match all values and all keys"');
+    if (t.tolerationSeconds !== undefined && t.tolerationSeconds !== null && effect !== 'NoExecute') {
+      invalidValue(`${at}.effect`, effect, "effect must be 'NoExecute' when `tolerationSeconds` is set");
+    }
+    if (operator === 'Exists' && value !== '') invalidValue(`${at}.operator`, t, "value must be empty when `operator` is 'Exists'");
+    else if (operator !== '' && operator !== 'Equal' && operator !== 'Exists') notSupported(`${at}.operator`, operator, ['Equal', 'Exists']);
+    if (effect !== '' && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(effect)) notSupported(`${at}.effect`, effect, ['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+  });
+  return errs;
+}
 
 // ---------------------------------------------------------------- the store
 
@@ -575,6 +646,7 @@ const truthy = (v: string | undefined): boolean => v === 'true' || v === '1';
 
 class FakeApiServerImpl implements FakeApiServer {
   readonly requests: RequestRecord[] = [];
+  onRequest: ((request: RequestRecord) => void) | undefined = undefined;
   readonly kubeconfigPath: string;
   readonly ca: string;
   readonly serverName = 'kubernetes';
@@ -732,8 +804,10 @@ class FakeApiServerImpl implements FakeApiServer {
         [body, parseError] = [raw, (e as Error).message];
       }
     }
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, ...(raw !== '' ? { body } : {}) });
+    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query, ...(raw !== '' ? { body } : {}) };
+    this.requests.push(record);
     try {
+      this.onRequest?.(record);
       const health = req.method === 'GET' && /^\/(readyz|livez|healthz)\/?$/.test(url.pathname);
       if (health) return sendText(res, 200, 'ok'); // open to anyone, as system:public-info-viewer allows
       if (!this.tokens.has(String(req.headers.authorization ?? '').replace(/^Bearer /, ''))) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
@@ -819,6 +893,10 @@ class FakeApiServerImpl implements FakeApiServer {
     let next = obj;
     if (t.subresource === 'status') next = { ...clone(existing), status: obj.status };
     else if (t.rt.createStatus) next = { ...obj, status: clone(existing.status) };
+    if (t.rt.kind === 'Pod' && t.subresource === undefined) {
+      const errs = podTolerationErrors(existing, next);
+      if (errs.length > 0) throw invalidObject(t.rt, t.name!, errs);
+    }
     return this.store.replace(t.rt, next, true);
   }
 
