@@ -3,14 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface AdminSource {
-  /** HAProxy serves the current configuration. */
+  /** Ready to serve (the gateway: HAProxy serves the current configuration). */
   ready(): boolean;
   status(): unknown;
+  /** What /readyz says while not ready (default: the gateway's reason). */
+  notReady?: string;
 }
 
 /**
- * The admin API, on loopback only: `/healthz` (the process answers), `/readyz` (HAProxy serves the
- * current configuration), `/metrics` (Prometheus text) and `/status` (JSON).
+ * The admin API of a command, on loopback only: `/healthz` (the process answers), `/readyz` (ready
+ * to serve), `/metrics` (Prometheus text) and `/status` (JSON).
  */
 export async function startAdminServer(port: number, source: AdminSource, metrics: { registry: Registry }, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
@@ -28,7 +30,7 @@ export async function startAdminServer(port: number, source: AdminSource, metric
         return;
       case '/readyz':
         if (source.ready()) send(200, 'text/plain', 'ready\n');
-        else send(503, 'text/plain', 'not ready: HAProxy does not serve the current configuration yet\n');
+        else send(503, 'text/plain', `not ready: ${source.notReady ?? 'HAProxy does not serve the current configuration yet'}\n`);
         return;
       case '/metrics':
         metrics.registry.metrics().then(
@@ -53,6 +55,9 @@ export async function startAdminServer(port: number, source: AdminSource, metric
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
   };
 }

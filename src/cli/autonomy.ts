@@ -4,7 +4,7 @@
  * and its admin API, and runs until SIGTERM/SIGINT.
  */
 import { isIP } from 'node:net';
-import { startAutonomyAdmin } from '../autonomy/admin.js';
+import { startAdminServer } from '../admin/server.js';
 import { AutonomyController } from '../autonomy/controller.js';
 import { defineCommand, formatHelp, parseCommandLine, portFlag, UsageError } from './args.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -21,6 +21,7 @@ export const autonomyCommand = defineCommand({
   flags: {
     kubeconfig: { type: 'string', valueName: 'PATH', description: 'A kubeconfig file (default: the service account in a pod, else $KUBECONFIG or ~/.kube/config)' },
     server: { type: 'string', valueName: 'URL', description: 'Connect to this API server URL instead of the kubeconfig\'s, with the same credentials' },
+    'certificate-authority': { type: 'string', valueName: 'PATH', description: 'CA bundle (PEM) for the certificate of --server, in place of the kubeconfig\'s CA and tls-server-name' },
     'admin-address': { type: 'string', default: '127.0.0.1', valueName: 'ADDR', description: 'Address the admin API (/healthz, /readyz, /metrics, /status) listens on' },
     'admin-port': portFlag('Port of the admin API', 10266),
   },
@@ -46,7 +47,7 @@ export async function runAutonomy(argv: string[]): Promise<number> {
     if (isIP(values['admin-address']) === 0) {
       throw new UsageError(`--admin-address ${JSON.stringify(values['admin-address'])} is not an IP address: give one such as 127.0.0.1 or 0.0.0.0`);
     }
-    kc = loadKubeConfig(values.kubeconfig, values.server);
+    kc = loadKubeConfig(values.kubeconfig, values.server, values['certificate-authority']);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`gatehouse autonomy: ${e.message}\nRun "gatehouse autonomy --help" for the flags.\n`);
@@ -60,11 +61,11 @@ export async function runAutonomy(argv: string[]): Promise<number> {
   const controller = new AutonomyController({ kc, log });
   let admin;
   try {
-    admin = await startAutonomyAdmin(values['admin-address'], values['admin-port'], {
+    admin = await startAdminServer(values['admin-port'], {
       ready: () => controller.synced,
       status: () => controller.status(),
-      registry: controller.metrics.registry,
-    });
+      notReady: 'nodes and pods have not been listed from the API server yet',
+    }, controller.metrics, values['admin-address']);
   } catch (e) {
     log('error', `the admin API cannot listen on ${values['admin-address']}:${values['admin-port']}: ${e instanceof Error ? e.message : String(e)}; give another --admin-port`);
     return 1;

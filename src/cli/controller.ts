@@ -26,6 +26,8 @@ export const controllerCommand = defineCommand({
     'Every replica serves; the leader (a Lease) writes Ingress status and Events.',
   flags: {
     kubeconfig: { type: 'string', valueName: 'PATH', description: 'A kubeconfig file (default: the service account in a pod, else $KUBECONFIG or ~/.kube/config)' },
+    server: { type: 'string', valueName: 'URL', description: 'Connect to this API server URL instead of the kubeconfig\'s, with the same credentials (e.g. the node\'s edge-hub, https://127.0.0.1:10268)' },
+    'certificate-authority': { type: 'string', valueName: 'PATH', description: 'CA bundle (PEM) for the certificate of --server, in place of the kubeconfig\'s CA and tls-server-name' },
     configmap: { type: 'string', default: 'gatehouse/gatehouse', valueName: 'NAMESPACE/NAME', description: 'The settings ConfigMap' },
     'watch-namespace': { type: 'string', valueName: 'NAMESPACE', description: 'Watch only this namespace (default: all)' },
     'publish-service': { type: 'string', valueName: 'NAMESPACE/NAME', description: 'Write this Service\'s load-balancer addresses into Ingress status' },
@@ -63,7 +65,7 @@ export async function runController(argv: string[]): Promise<number> {
       configMap: namespacedName('configmap', values.configmap),
       lease: namespacedName('lease', values.lease),
       publishService: values['publish-service'] === undefined ? undefined : namespacedName('publish-service', values['publish-service']),
-      kc: loadKubeConfig(values.kubeconfig),
+      kc: loadKubeConfig(values.kubeconfig, values.server, values['certificate-authority']),
       identity: values.identity ?? process.env['POD_NAME'] ?? hostname(),
     };
   } catch (e) {

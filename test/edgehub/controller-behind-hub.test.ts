@@ -5,6 +5,7 @@
  * is back.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../helpers/backends.js';
 import { request } from '../helpers/client.js';
@@ -50,8 +51,9 @@ describe('the gateway controller behind edge-hub', () => {
       for (const o of [ingressClass, ...service('web', [{ port: one.port }], 'shop'),
         ingress('shop', { namespace: 'shop', rules: [{ host: 'shop.example', paths: [{ path: '/', service: 'web' }] }] })]) api.apply(o);
       await hub.waitState('online');
-      const kubeconfig = hub.kubeconfig(api.token);
-      ctl = await startController(kubeconfig);
+      // As the edge overlay runs it: its own credentials, the hub's https listener and certificate.
+      const viaHub = ['--server', `https://127.0.0.1:${hub.httpsPort}`, '--certificate-authority', join(hub.dir, 'tls', 'tls.crt')];
+      ctl = await startController(api.kubeconfigPath, { args: viaHub });
       await until(ctl, 'one', 'online, through the hub');
 
       await api.stop();
@@ -63,7 +65,7 @@ describe('the gateway controller behind edge-hub', () => {
 
       // A restart with no snapshot of its own: everything comes from the hub's cache.
       assert.equal(await ctl.stop(), 0);
-      ctl = await startController(kubeconfig);
+      ctl = await startController(api.kubeconfigPath, { args: viaHub });
       await until(ctl, 'one', 'restarted while offline');
       const status = await ctl.status();
       assert.equal(status.kubernetes.synced, true);
