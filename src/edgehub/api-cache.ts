@@ -116,6 +116,20 @@ export class ApiCache {
     if (!whole) return;
     this.live.delete(key);
     this.write(key, { entry: 'list', contentType, body: whole });
+    if (repr === 'json' && r.labelSelector === '' && r.fieldSelector === '') this.dropObjectsNotIn(id, r, whole);
+  }
+
+  /** A complete list of a namespace (or of all) says which objects exist: cached objects it lacks were deleted. */
+  private dropObjectsNotIn(id: string, r: ResourceRequest, list: Obj): void {
+    const present = new Set((Array.isArray(list.items) ? list.items : []).map(itemKey));
+    const prefix = [part(id), 'object', part(r.apiVersion), part(r.resource), ''].join(' ');
+    for (const key of this.store.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const [, , , , ns, name] = key.split(' ').map(decodeURIComponent);
+      const namespace = ns === '*' ? '' : ns!;
+      if (r.namespace !== undefined && namespace !== r.namespace) continue;
+      if (!present.has(`${namespace}/${name}`)) this.store.delete(key);
+    }
   }
 
   /** Any other successful GET (discovery, /version), kept as it came. */

@@ -129,6 +129,20 @@ describe('edge-hub API cache', () => {
     assert.equal(again.items.length, 2);
   });
 
+  it('a fresh complete list drops the cached objects the server no longer has', () => {
+    const cache = new ApiCache(new MapStore());
+    const get = (name: string, ns = 'default') => res('GET', `/api/v1/namespaces/${ns}/configmaps/${name}`);
+    for (const [name, ns] of [['a', 'default'], ['b', 'default'], ['c', 'other']] as const) {
+      cache.putObject('i', get(name, ns), 'json', 'application/json', cm(name, '1', '1', ns));
+    }
+    cache.putListPage('i', res('GET', '/api/v1/namespaces/default/configmaps?labelSelector=x%3Dy'), 'json', 'application/json', list('5'));
+    assert.ok(cache.getObject('i', get('a'), 'json'), 'a selected list says nothing about the others');
+    cache.putListPage('i', res('GET', '/api/v1/namespaces/default/configmaps'), 'json', 'application/json', list('5', cm('a', '1')));
+    assert.notEqual(cache.getObject('i', get('a'), 'json'), undefined);
+    assert.equal(cache.getObject('i', get('b'), 'json'), 'not-found');
+    assert.ok(cache.getObject('i', get('c', 'other'), 'json'), 'another namespace is not touched');
+  });
+
   it('a get without a cached list that would hold it is unknown, not not-found', () => {
     const cache = new ApiCache(new MapStore());
     cache.putListPage('i', res('GET', '/api/v1/namespaces/default/configmaps?labelSelector=x%3Dy'), 'json', 'application/json', list('5'));
