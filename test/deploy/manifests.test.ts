@@ -61,8 +61,20 @@ const ADMIN_PORT = 9180;
 const QAT_RESOURCE = 'qat.intel.com/generic';
 /** The node label the operator sets on edge nodes (deploy/overlays/edge). */
 const EDGE_LABEL = 'gatehouse.io/edge';
-/** Where the gateway on an edge node reaches its node's edge-hub. */
-const EDGE_HUB_URL = 'http://127.0.0.1:10261';
+/**
+ * Where the gateway on an edge node reaches its node's edge-hub: the https listener, since
+ * @kubernetes/client-node sends no bearer token over plain http.
+ */
+const EDGE_HUB_URL = 'https://127.0.0.1:10268';
+/** The edge-hub's plain-http listener, for node components built on client-go. */
+const EDGE_HUB_HTTP_URL = 'http://127.0.0.1:10261';
+/** The edge-hub's directory on the node (its --cache-dir: cache/ and tls/). */
+const EDGE_HUB_DIR = '/var/lib/gatehouse/edge-hub';
+/** Where the gateway on an edge node mounts EDGE_HUB_DIR (read-only), and the CA it trusts there. */
+const EDGE_HUB_MOUNT = '/var/run/gatehouse/edge-hub';
+const EDGE_HUB_CA = `${EDGE_HUB_MOUNT}/tls/tls.crt`;
+/** The uid and gid of the gateway on an edge node: not the edge-hub's 10001, which owns cache/ (0700). */
+const EDGE_GATEWAY_UID = 10002;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering and schema validation
@@ -308,12 +320,12 @@ async function commandFlags(command: string): Promise<{ built: boolean; flags: S
 
 /**
  * The flags issue 6 fixes for what is being written alongside the edge overlay: `gatehouse edge-hub`,
- * `gatehouse autonomy` and the controller's --server. A flag the build does not have yet is checked
+ * `gatehouse autonomy` and the controller's --server and --certificate-authority. A flag the build does not have yet is checked
  * against this list instead, and the test is marked TODO (not failed) while any is pending; once the
  * commands are in the build, their --help is the reference again and this table can go.
  */
 const ISSUE_6_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  controller: ['--server'],
+  controller: ['--server', '--certificate-authority'],
   'edge-hub': [
     '--server', '--kubeconfig', '--certificate-authority', '--listen', '--tls-cert-file', '--tls-key-file', '--cache-dir', '--cache-size',
     '--probe-interval', '--probe-timeout', '--online-after', '--offline-watch-timeout', '--admin-address', '--admin-port',
@@ -341,14 +353,23 @@ const HOST_ACCESS: Readonly<Record<string, HostAccess>> = {
     root: { 'device-plugin': [] },
   },
   'DaemonSet gatehouse/gatehouse': {
-    why: 'the gateway on an edge node reaches its node\'s edge-hub on 127.0.0.1',
+    why: 'the gateway on an edge node reaches its node\'s edge-hub on 127.0.0.1, and trusts the certificate the edge-hub made in its directory on the host (mounted read-only; as another uid than the edge-hub it can read tls/tls.crt, not cache/)',
     hostNetwork: true,
+    hostPaths: [EDGE_HUB_DIR],
   },
   'DaemonSet gatehouse-edge-hub/gatehouse-edge-hub': {
-    why: 'the edge-hub serves the node\'s clients on 127.0.0.1, and its cache must survive on the host; the init container gives the cache directory to the edge-hub\'s uid (chown, then chmod 0700 once no longer root\'s)',
+    why: 'the edge-hub serves the node\'s clients on 127.0.0.1, and its cache must survive on the host; the init container gives the edge-hub\'s directory to the edge-hub\'s uid (chown, then chmod 0755 once no longer root\'s; the edge-hub makes cache/ 0700 inside it)',
     hostNetwork: true,
-    hostPaths: ['/var/lib/gatehouse/edge-hub'],
+    hostPaths: [EDGE_HUB_DIR],
     root: { 'cache-dir': ['CHOWN', 'FOWNER'] },
+  },
+};
+
+/** Workloads whose containers run as a non-root uid other than the image's 10001, and why. */
+const OTHER_UIDS: Readonly<Record<string, { uid: number; why: string }>> = {
+  'DaemonSet gatehouse/gatehouse': {
+    uid: EDGE_GATEWAY_UID,
+    why: 'it mounts the edge-hub\'s directory, whose cache/ (0700) belongs to the edge-hub\'s uid 10001',
   },
 };
 
@@ -442,7 +463,7 @@ function commonChecks(dir: string): void {
     }
   });
 
-  it('runs every container non-root as uid 10001; root only where HOST_ACCESS says why, and explicitly', async () => {
+  it('runs every container non-root as uid 10001 (another only where OTHER_UIDS says why); root only where HOST_ACCESS says why, and explicitly', async () => {
     const objs = await objectsOf(dir);
     for (const w of workloads(objs)) {
       const pod = w.template.spec!;
@@ -454,7 +475,8 @@ function commonChecks(dir: string): void {
           continue;
         }
         assert.equal(nonRoot, true, `${w.what} container ${c.name}: runAsNonRoot`);
-        assert.equal(uid, 10001, `${w.what} container ${c.name}: runAsUser 10001`);
+        const expected = OTHER_UIDS[w.what]?.uid ?? 10001;
+        assert.equal(uid, expected, `${w.what} container ${c.name}: runAsUser ${expected}${OTHER_UIDS[w.what] ? ` (${OTHER_UIDS[w.what]!.why})` : ''}`);
       }
     }
     assert.equal(podSpec(gatewayWorkload(objs)).securityContext?.runAsNonRoot, true, 'the gateway pod is runAsNonRoot');
@@ -842,7 +864,7 @@ describe('deploy/overlays/edge', () => {
     const c = edgeHubContainer(objs);
     const args = c.args ?? [];
     const listen = flagValues(args, '--listen');
-    assert.deepEqual(listen, [EDGE_HUB_URL, 'https://127.0.0.1:10268'], '--listen: the HTTP and HTTPS defaults');
+    assert.deepEqual(listen, [EDGE_HUB_HTTP_URL, EDGE_HUB_URL], '--listen: the HTTP and HTTPS defaults');
     for (const l of listen) {
       const u = new URL(l);
       assert.ok(isLoopback(u.hostname), `--listen ${l} is a loopback address`);
@@ -858,12 +880,12 @@ describe('deploy/overlays/edge', () => {
     for (const p of c.ports ?? []) assert.equal(p.hostIP, undefined, `port ${p.name}: no hostIP (the listeners choose the address)`);
   });
 
-  it('keeps its cache on the host at --cache-dir, a directory an init container gives to the edge-hub\'s own uid, mode 0700', async () => {
+  it('keeps its cache on the host in --cache-dir, a directory an init container gives to the edge-hub\'s own uid, mode 0755 (the edge-hub makes cache/ 0700 in it)', async () => {
     const objs = await objectsOf(dir);
     const pod = podSpec(edgeHub(objs));
     const c = edgeHubContainer(objs);
     const cacheDir = flag(c.args ?? [], '--cache-dir');
-    assert.equal(cacheDir, '/var/lib/gatehouse/edge-hub', '--cache-dir');
+    assert.equal(cacheDir, EDGE_HUB_DIR, '--cache-dir');
     const mount = c.volumeMounts?.find((m) => m.mountPath === cacheDir);
     assert.ok(mount, `${cacheDir} is mounted`);
     assert.notEqual(mount.readOnly, true, 'the cache is writable');
@@ -871,7 +893,8 @@ describe('deploy/overlays/edge', () => {
     assert.deepEqual(volume?.hostPath, { path: cacheDir, type: 'DirectoryOrCreate' }, 'a host path (survives pod restarts and node reboots), created by the kubelet when missing');
     assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/tmp' && pod.volumes?.find((v) => v.name === m.name)?.emptyDir), '/tmp is an emptyDir');
 
-    // The init container: chown to the edge-hub's uid:gid, then 0700, on the same volume.
+    // The init container: chown to the edge-hub's uid:gid, then 0755 (cache/ inside is the edge-hub's
+    // own, 0700; tls/ must be reachable by the node's clients), on the same volume.
     const uid = c.securityContext?.runAsUser;
     const gid = c.securityContext?.runAsGroup;
     assert.ok(uid !== undefined && uid !== 0 && gid !== undefined, 'the edge-hub runs as a fixed non-root uid and gid');
@@ -882,10 +905,26 @@ describe('deploy/overlays/edge', () => {
     const initMount = init.volumeMounts?.find((m) => m.name === mount.name);
     assert.equal(initMount?.mountPath, env.get('CACHE_DIR'), 'the init container works on the cache volume, at CACHE_DIR');
     assert.equal(env.get('CACHE_OWNER'), `${uid}:${gid}`, 'CACHE_OWNER is the edge-hub\'s runAsUser:runAsGroup');
-    assert.deepEqual(init.command, ['/bin/sh', '-ec', 'chown "$CACHE_OWNER" "$CACHE_DIR"; chmod 0700 "$CACHE_DIR"'], 'it gives the directory (not its contents) to the edge-hub, mode 0700');
+    assert.deepEqual(init.command, ['/bin/sh', '-ec', 'chown "$CACHE_OWNER" "$CACHE_DIR"; chmod 0755 "$CACHE_DIR"'], 'it gives the directory (not its contents) to the edge-hub, mode 0755');
     assert.equal(init.image, c.image, 'the same image');
+    // Only the gateway mounts it too, read-only, as a uid and gid that cannot enter cache/ (0700).
     for (const other of workloads(objs).filter((w) => w.what !== `DaemonSet ${edgeHub(objs).metadata?.namespace}/gatehouse-edge-hub`)) {
-      for (const v of other.template.spec!.volumes ?? []) assert.notEqual(v.hostPath?.path, cacheDir, `${other.what} does not mount the cache`);
+      const otherPod: IPodSpec = other.template.spec!;
+      const volumes: NonNullable<IPodSpec['volumes']> = (otherPod.volumes ?? []).filter((v) => v.hostPath?.path === cacheDir);
+      if (other.what !== `DaemonSet ${NAMESPACE}/gatehouse`) {
+        assert.equal(volumes.length, 0, `${other.what} does not mount the edge-hub's directory`);
+        continue;
+      }
+      for (const oc of [...(otherPod.initContainers ?? []), ...otherPod.containers]) {
+        for (const m of (oc.volumeMounts ?? []).filter((x) => volumes.some((v) => v.name === x.name))) {
+          assert.equal(m.readOnly, true, `${other.what} container ${oc.name}: the edge-hub's directory read-only`);
+        }
+        const ouid = oc.securityContext?.runAsUser ?? otherPod.securityContext?.runAsUser;
+        const ogid = oc.securityContext?.runAsGroup ?? otherPod.securityContext?.runAsGroup;
+        const groups = [ogid, otherPod.securityContext?.fsGroup, ...(otherPod.securityContext?.supplementalGroups ?? [])];
+        assert.notEqual(ouid, uid, `${other.what} container ${oc.name}: not the edge-hub's uid (it would read cache/)`);
+        assert.ok(!groups.includes(gid), `${other.what} container ${oc.name}: not in the edge-hub's group`);
+      }
     }
   });
 
@@ -905,7 +944,7 @@ describe('deploy/overlays/edge', () => {
     }
   });
 
-  it('replaces the gateway Deployment with a DaemonSet on the same edge nodes, on the host network, reading the cluster through its node\'s edge-hub', async () => {
+  it('replaces the gateway Deployment with a DaemonSet on the same edge nodes, on the host network, reading the cluster through its node\'s edge-hub over https, trusting the edge-hub\'s own certificate', async () => {
     const objs = await objectsOf(dir);
     assert.equal(objs.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === NAMESPACE).length, 0, 'no gateway Deployment');
     const gw = gatewayWorkload(objs);
@@ -914,9 +953,19 @@ describe('deploy/overlays/edge', () => {
     assert.equal(pod.hostNetwork, true, 'hostNetwork: the edge-hub is on the node\'s 127.0.0.1');
     assert.deepEqual(pod.nodeSelector, podSpec(edgeHub(objs)).nodeSelector, 'the same nodes as the edge-hub');
     assertStaysOnUnreachableNodes(pod, 'the gateway');
-    const args = gatewayContainer(objs).args ?? [];
-    assert.equal(flag(args, '--server'), EDGE_HUB_URL, `--server ${EDGE_HUB_URL}`);
+    const c = gatewayContainer(objs);
+    const args = c.args ?? [];
+    assert.equal(flag(args, '--server'), EDGE_HUB_URL, `--server ${EDGE_HUB_URL} (https: @kubernetes/client-node sends no bearer token over http)`);
     assert.ok(flagValues(edgeHubContainer(objs).args ?? [], '--listen').includes(EDGE_HUB_URL), '--server is one of the edge-hub\'s listeners');
+    // It trusts the certificate the edge-hub makes in <cache-dir>/tls, mounted read-only from the node.
+    assert.equal(flag(args, '--certificate-authority'), EDGE_HUB_CA, `--certificate-authority ${EDGE_HUB_CA}`);
+    assert.equal(flag(edgeHubContainer(objs).args ?? [], '--tls-cert-file'), undefined, 'the edge-hub makes its own certificate, in <cache-dir>/tls');
+    const mount = c.volumeMounts?.find((m) => EDGE_HUB_CA.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, `--certificate-authority ${EDGE_HUB_CA} is on a mount`);
+    assert.equal(mount.mountPath, EDGE_HUB_MOUNT, `${EDGE_HUB_MOUNT} is mounted`);
+    assert.equal(mount.readOnly, true, `${EDGE_HUB_MOUNT} is read-only`);
+    const volume = pod.volumes?.find((v) => v.name === mount.name);
+    assert.deepEqual(volume?.hostPath, { path: flag(edgeHubContainer(objs).args ?? [], '--cache-dir'), type: 'Directory' }, 'the edge-hub\'s --cache-dir on the node, which the edge-hub pod creates (type Directory: not created here)');
     assert.equal(flag(args, '--admin-address'), '127.0.0.1');
     assert.equal((gw as IDaemonSet).spec?.updateStrategy?.rollingUpdate?.maxSurge ?? 0, 0, 'no surge: two pods on one node would bind the same ports');
   });
@@ -937,8 +986,12 @@ describe('deploy/overlays/edge', () => {
     ];
     delete pod.affinity;
     const c = pod.containers[0]!;
-    c.args = [...c.args!.map((a) => (a === '--admin-address=0.0.0.0' ? '--admin-address=127.0.0.1' : a)), `--server=${EDGE_HUB_URL}`];
+    c.args = [...c.args!.map((a) => (a === '--admin-address=0.0.0.0' ? '--admin-address=127.0.0.1' : a)), `--server=${EDGE_HUB_URL}`, `--certificate-authority=${EDGE_HUB_CA}`];
     for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) probe!.httpGet!.host = '127.0.0.1';
+    pod.securityContext = { ...pod.securityContext, runAsUser: EDGE_GATEWAY_UID, runAsGroup: EDGE_GATEWAY_UID, fsGroup: EDGE_GATEWAY_UID };
+    c.securityContext = { ...c.securityContext, runAsUser: EDGE_GATEWAY_UID, runAsGroup: EDGE_GATEWAY_UID };
+    pod.volumes = [{ name: 'edge-hub', hostPath: { path: EDGE_HUB_DIR, type: 'Directory' } }, ...(pod.volumes ?? [])];
+    c.volumeMounts = [{ name: 'edge-hub', mountPath: EDGE_HUB_MOUNT, readOnly: true }, ...(c.volumeMounts ?? [])];
     assert.deepEqual(ds.spec?.template, expected);
   });
 
