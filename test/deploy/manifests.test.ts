@@ -306,32 +306,16 @@ function matches(selector: Record<string, string> | undefined, labels: Record<st
  * Flags a command accepts, read from its `--help`; an unknown command fails the test. A command that
  * is registered but not built yet (it says "not built yet") has none: `built` is false.
  */
-async function commandFlags(command: string): Promise<{ built: boolean; flags: Set<string> }> {
+async function commandFlags(command: string): Promise<Set<string>> {
   try {
     const { stdout } = await execFileAsync(process.execPath, [MAIN, command, '--help']);
-    return { built: true, flags: new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!)) };
+    return new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
   } catch (e) {
     const err = e as { stderr?: string };
     if (err.stderr?.includes(`unknown command "${command}"`)) assert.fail(`gatehouse ${command} is not a command of this build`);
-    if (err.stderr?.includes('not built yet')) return { built: false, flags: new Set() };
     throw e;
   }
 }
-
-/**
- * The flags issue 6 fixes for what is being written alongside the edge overlay: `gatehouse edge-hub`,
- * `gatehouse autonomy` and the controller's --server and --certificate-authority. A flag the build does not have yet is checked
- * against this list instead, and the test is marked TODO (not failed) while any is pending; once the
- * commands are in the build, their --help is the reference again and this table can go.
- */
-const ISSUE_6_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  controller: ['--server', '--certificate-authority'],
-  'edge-hub': [
-    '--server', '--kubeconfig', '--certificate-authority', '--listen', '--tls-cert-file', '--tls-key-file', '--cache-dir', '--cache-size',
-    '--probe-interval', '--probe-timeout', '--online-after', '--offline-watch-timeout', '--admin-address', '--admin-port',
-  ],
-  autonomy: ['--kubeconfig', '--server', '--admin-address', '--admin-port'],
-};
 
 /**
  * Workloads that need more than the "restricted" Pod Security level allows: what exactly, and why
@@ -706,24 +690,19 @@ function commonChecks(dir: string): void {
     }
   });
 
-  it('passes only flags the gatehouse command accepts (checked against its --help)', async (t) => {
+  it('passes only flags the gatehouse command accepts (checked against its --help)', async () => {
     const objs = await objectsOf(dir);
-    const pending = new Set<string>();
     for (const w of workloads(objs)) {
       for (const c of w.template.spec!.containers) {
         const args = c.args ?? [];
         const command = args[0];
         assert.ok(command && !command.startsWith('-'), `${w.what}: args start with a gatehouse command`);
-        const { built, flags } = await commandFlags(command);
+        const flags = await commandFlags(command);
         for (const a of args.slice(1).filter((x) => x.startsWith('--'))) {
-          const name = a.split('=')[0]!;
-          if (flags.has(name)) continue;
-          assert.ok(ISSUE_6_FLAGS[command]?.includes(name), `${w.what}: gatehouse ${command} has no flag ${name}`);
-          pending.add(built ? `gatehouse ${command} ${name}` : `gatehouse ${command} (not built yet)`);
+          assert.ok(flags.has(a.split('=')[0]!), `${w.what}: gatehouse ${command} has no flag ${a.split('=')[0]}`);
         }
       }
     }
-    if (pending.size > 0) t.todo(`not in this build yet, checked against the flags issue 6 fixes: ${[...pending].join(', ')}`);
   });
 }
 
