@@ -12,7 +12,8 @@ import type { Log } from '../haproxy/dataplane.js';
 import type { ReflectorTiming } from '../sources/kubernetes/reflector.js';
 import { nodeAutonomy, ORIGINALS_ANNOTATION, sameAutonomy, type NodeAutonomy } from './annotations.js';
 import { formatSeconds } from './duration.js';
-import { Informer, messageOf, statusCodeOf, type Json } from './informer.js';
+import { messageOf, Reflector, statusCodeOf } from '../sources/kubernetes/reflector.js';
+import { plainJson, type Json } from './pod.js';
 import { AutonomyMetrics } from './metrics.js';
 import { podKey, podView, type PodView } from './pod.js';
 import { planPod, type PodPlan } from './policy.js';
@@ -78,7 +79,7 @@ export class AutonomyController {
   readonly metrics: AutonomyMetrics;
   readonly #log: Log;
   readonly #core: CoreV1Api;
-  readonly #informers: [Informer, Informer];
+  readonly #informers: [Reflector<Json>, Reflector<Json>];
   readonly #nodes = new Map<string, NodeAutonomy>();
   readonly #pods = new Map<string, PodView>();
   readonly #podsOnNode = new Map<string, Set<string>>();
@@ -119,11 +120,12 @@ export class AutonomyController {
     // Scheduled pods that have not finished: the selector of kube-scheduler's assigned-pod informer.
     const scheduled = 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed';
     this.#informers = [
-      new Informer(
+      new Reflector<Json>(
         opts.kc,
         {
           kind: 'Node',
           path: '/api/v1/nodes',
+          convert: plainJson,
           list: async () => {
             const l = await core.listNode();
             return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
@@ -133,11 +135,12 @@ export class AutonomyController {
         hooks('Node'),
         opts.timing,
       ),
-      new Informer(
+      new Reflector<Json>(
         opts.kc,
         {
           kind: 'Pod',
           path: '/api/v1/pods',
+          convert: plainJson,
           fieldSelector: scheduled,
           list: async () => {
             const l = await core.listPodForAllNamespaces({ fieldSelector: scheduled });

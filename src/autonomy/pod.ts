@@ -4,6 +4,15 @@
  */
 import type { Toleration } from './tolerations.js';
 
+/** An object of the API, as JSON. */
+export type Json = Record<string, unknown>;
+
+/** What the API client hands over (typed objects with Dates, or a watch event's JSON) as plain JSON; null if not an object. */
+export function plainJson(v: unknown): Json | null {
+  const o: unknown = JSON.parse(JSON.stringify(v ?? null));
+  return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Json) : null;
+}
+
 export interface PodView {
   namespace: string;
   name: string;

@@ -1,5 +1,5 @@
 /**
- * One kind, kept in step with the API server: list, then watch from the list's resourceVersion
+ * One resource, kept in step with the API server: list, then watch from the list's resourceVersion
  * with bookmarks. A watch that ends (server timeout, cut connection) resumes from the last
  * resourceVersion seen, so no event is missed and none is replayed twice; "410 Gone" (the server no
  * longer has that version) relists. Failures are retried with capped exponential backoff, for ever,
@@ -7,26 +7,38 @@
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { StoredObject } from '../../store/objects.js';
-import { resourceVersionOf, toStoredObject } from './convert.js';
-import type { WatchedResource } from './resources.js';
+import { resourceVersionOf } from './convert.js';
 
-export interface ReflectorSink {
-  /** After a list: the complete set of this kind now. */
-  replace(objects: StoredObject[]): void;
-  upsert(object: StoredObject): void;
-  remove(object: StoredObject): void;
+/** What a reflector lists and watches, and how it turns what it reads into the objects its sink keeps. */
+export interface ListWatchResource<T> {
+  /** For logs: Ingress, Pod. */
+  kind: string;
+  /** The collection path the watch opens, e.g. /apis/networking.k8s.io/v1/namespaces/shop/ingresses. */
+  path: string;
+  fieldSelector?: string;
+  /** The same collection and selector, listed with the typed client. */
+  list: () => Promise<{ items: unknown[]; resourceVersion: string }>;
+  /** An item of the list or the object of a watch event as the sink keeps it; null skips it. */
+  convert: (raw: unknown) => T | null;
+}
+
+export interface ReflectorSink<T> {
+  /** After a list: the complete set of this resource now. */
+  replace(objects: T[]): void;
+  upsert(object: T): void;
+  remove(object: T): void;
 }
 
 /** Why a watch was opened again: it ended normally, it failed, or its version expired (relist). */
 export type ReconnectReason = 'closed' | 'error' | 'expired';
 
-export interface ReflectorHooks {
+export interface ReflectorHooks<T> {
   onReconnect?(reason: ReconnectReason): void;
   onList?(): void;
   /** A list that failed (the API server unreachable, refusing, …); it is retried. */
   onListFailed?(): void;
   /** Every watch event applied (for tests and debugging). */
-  onEvent?(type: string, object: StoredObject): void;
+  onEvent?(type: string, object: T): void;
   log?(level: 'info' | 'warn', message: string): void;
 }
 
@@ -53,18 +65,18 @@ type WatchOutcome = { reason: ReconnectReason; healthy: boolean; error?: string 
 const HEALTHY_WATCH_MS = 1000;
 
 /** The HTTP status of a failed request, from either the typed client or Watch. */
-function statusCodeOf(err: unknown): number | undefined {
+export function statusCodeOf(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown };
   if (typeof e.statusCode === 'number') return e.statusCode;
   return typeof e.code === 'number' ? e.code : undefined;
 }
 
-function messageOf(err: unknown): string {
+export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export class Reflector {
+export class Reflector<T = StoredObject> {
   #stopped = false;
   #resourceVersion = '';
   #synced = false;
@@ -77,9 +89,9 @@ export class Reflector {
 
   constructor(
     private readonly kc: KubeConfig,
-    readonly resource: WatchedResource,
-    private readonly sink: ReflectorSink,
-    private readonly hooks: ReflectorHooks = {},
+    readonly resource: ListWatchResource<T>,
+    private readonly sink: ReflectorSink<T>,
+    private readonly hooks: ReflectorHooks<T> = {},
     timing: Partial<ReflectorTiming> = {},
   ) {
     this.#timing = { ...DEFAULT_TIMING, ...timing };
@@ -148,12 +160,11 @@ export class Reflector {
   }
 
   async #list(): Promise<void> {
-    const { kind, apiVersion } = this.resource;
     const listed = await this.resource.list();
-    const objects: StoredObject[] = [];
+    const objects: T[] = [];
     for (const item of listed.items) {
-      const o = toStoredObject(kind, apiVersion, item);
-      if (o) objects.push(o);
+      const o = this.resource.convert(item);
+      if (o !== null) objects.push(o);
     }
     this.sink.replace(objects);
     this.#resourceVersion = listed.resourceVersion;
@@ -164,7 +175,7 @@ export class Reflector {
 
   /** One watch, from the current resourceVersion until it ends; never rejects. */
   #watch(): Promise<WatchOutcome> {
-    const { kind, apiVersion, path, fieldSelector } = this.resource;
+    const { path, fieldSelector } = this.resource;
     const [lo, hi] = this.#timing.watchTimeoutSeconds;
     const query: Record<string, string | number | boolean | undefined> = {
       resourceVersion: this.#resourceVersion,
@@ -214,8 +225,8 @@ export class Reflector {
         delivered = true;
         const rv = resourceVersionOf(obj);
         if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
-          const o = toStoredObject(kind, apiVersion, obj);
-          if (o) {
+          const o = this.resource.convert(obj);
+          if (o !== null) {
             if (type === 'DELETED') this.sink.remove(o);
             else this.sink.upsert(o);
             this.hooks.onEvent?.(type, o);

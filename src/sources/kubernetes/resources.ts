@@ -4,7 +4,9 @@
  * decided here once, so list and watch always ask for the same set of objects.
  */
 import { CoreV1Api, DiscoveryV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Kind } from '../../store/objects.js';
+import type { Kind, StoredObject } from '../../store/objects.js';
+import { toStoredObject } from './convert.js';
+import type { ListWatchResource } from './reflector.js';
 import { TLS_SECRET_TYPE } from '../../translate/secrets.js';
 
 export interface ListResult {
@@ -13,13 +15,9 @@ export interface ListResult {
   resourceVersion: string;
 }
 
-export interface WatchedResource {
+export interface WatchedResource extends ListWatchResource<StoredObject> {
   kind: Kind;
   apiVersion: string;
-  /** The collection path the watch opens, e.g. /apis/networking.k8s.io/v1/namespaces/shop/ingresses. */
-  path: string;
-  fieldSelector?: string;
-  list: () => Promise<ListResult>;
 }
 
 export interface Scope {
@@ -51,7 +49,7 @@ export function watchedResources(kc: KubeConfig, scope: Scope): WatchedResource[
   const ns = scope.namespace;
   const secrets = `type=${TLS_SECRET_TYPE}`;
   const configMap = `metadata.name=${scope.configMap.name}`;
-  return [
+  const resources: Omit<WatchedResource, 'convert'>[] = [
     {
       kind: 'IngressClass',
       apiVersion: 'networking.k8s.io/v1',
@@ -93,4 +91,5 @@ export function watchedResources(kc: KubeConfig, scope: Scope): WatchedResource[
       list: async () => result(ns ? await networking.listNamespacedIngress({ namespace: ns }) : await networking.listIngressForAllNamespaces()),
     },
   ];
+  return resources.map((r) => ({ ...r, convert: (raw: unknown) => toStoredObject(r.kind, r.apiVersion, raw) }));
 }
