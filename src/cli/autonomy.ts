@@ -8,6 +8,7 @@ import { startAdminServer } from '../admin/server.js';
 import { AutonomyController } from '../autonomy/controller.js';
 import { defineCommand, formatHelp, parseCommandLine, portFlag, UsageError } from './args.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import { untilSignal } from './signals.js';
 import { jsonLog } from './log.js';
 
 export const autonomyCommand = defineCommand({
@@ -26,14 +27,6 @@ export const autonomyCommand = defineCommand({
     'admin-port': portFlag('Port of the admin API', 10266),
   },
 });
-
-/** Resolves on the first SIGTERM or SIGINT. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-}
 
 export async function runAutonomy(argv: string[]): Promise<number> {
   let values;
@@ -57,7 +50,7 @@ export async function runAutonomy(argv: string[]): Promise<number> {
   }
 
   const log = jsonLog;
-  const signal = untilSignal();
+  const stopped = untilSignal(log);
   const controller = new AutonomyController({ kc, log });
   let admin;
   try {
@@ -73,7 +66,7 @@ export async function runAutonomy(argv: string[]): Promise<number> {
   log('info', 'gatehouse autonomy starting', { server: kc.getCurrentCluster()?.server, admin: `${values['admin-address']}:${admin.port}` });
   controller.start();
 
-  log('info', `${await signal} received: stopping`);
+  await stopped;
   await controller.stop();
   await admin.close();
   log('info', 'stopped');

@@ -16,7 +16,8 @@ import { ClusterSource } from '../sources/kubernetes/source.js';
 import { readSnapshot, SnapshotWriter } from '../sources/snapshot/snapshot.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { checkServingFlags, servingFlags, startServing, untilSignal, type ServingSetup } from './serve.js';
+import { untilSignal } from './signals.js';
+import { checkServingFlags, servingFlags, startServing, type ServingSetup } from './serve.js';
 
 export const controllerCommand = defineCommand({
   name: 'controller',

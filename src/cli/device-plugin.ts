@@ -9,6 +9,7 @@ import { RESOURCE_NAMINGS } from '../deviceplugin/resources.js';
 import { parseDurationMs } from '../translate/values.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { jsonLog } from './log.js';
+import { untilSignal } from './signals.js';
 
 export const devicePluginCommand = defineCommand({
   name: 'device-plugin',
@@ -70,17 +71,12 @@ export async function runDevicePlugin(argv: string[]): Promise<number> {
 
   const log = jsonLog;
   log('info', 'gatehouse device-plugin starting', { ...settings });
+  const stopped = untilSignal(log);
   const plugin = new QatDevicePlugin({ ...settings, log });
   await plugin.start();
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      log('info', `${signal} received: stopping`);
-      done();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
+
   await plugin.stop();
   log('info', 'stopped');
   return 0;

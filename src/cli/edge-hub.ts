@@ -14,6 +14,7 @@ import { startEdgeHub, type EdgeHubOptions, type Listener } from '../edgehub/ser
 import { parseDurationMs, parseSizeBytes } from '../translate/values.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { jsonLog } from './log.js';
+import { untilSignal } from './signals.js';
 
 export const edgeHubCommand = defineCommand({
   name: 'edge-hub',
@@ -170,16 +171,11 @@ export async function runEdgeHub(argv: string[]): Promise<number> {
     : tlsFiles ? { cert: readFileSync(tlsFiles.cert, 'utf8'), key: readFileSync(tlsFiles.key, 'utf8') }
       : await ensureListenerCertificate(join(settings.cacheDir, 'tls'));
   log('info', 'gatehouse edge-hub starting', { server: rest.upstream.url.origin, listeners: rest.listeners, cacheDir: settings.cacheDir, cacheMaxBytes: rest.cacheMaxBytes });
+  const stopped = untilSignal(log);
   const hub = await startEdgeHub({ ...rest, cacheDir, ...(tls ? { tls } : {}), log });
   log('info', 'edge-hub serving', { listeners: hub.listeners.map((l) => `${l.protocol}://${l.host}:${l.port}`), adminPort: hub.adminPort });
-  await new Promise<void>((done) => {
-    const stop = (signal: string): void => {
-      log('info', `${signal} received: stopping`);
-      done();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
+
   await hub.close();
   log('info', 'stopped');
   return 0;

@@ -4,7 +4,8 @@ import { watchManifests } from '../sources/files/watch.js';
 import { ObjectStore } from '../store/store.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { locateDiagnostics } from './check.js';
-import { checkServingFlags, servingFlags, startServing, untilSignal, type ServingSetup } from './serve.js';
+import { untilSignal } from './signals.js';
+import { checkServingFlags, servingFlags, startServing, type ServingSetup } from './serve.js';
 
 export const runCommand = defineCommand({
   name: 'run',

@@ -157,15 +157,3 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
     },
   };
 }
-
-/** Resolves on SIGTERM or SIGINT. */
-export function untilSignal(log: Log): Promise<void> {
-  return new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      log('info', `${signal} received: stopping`);
-      done();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-}

@@ -10,8 +10,7 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../helpers/backends.js';
 import { makeCert } from '../helpers/certs.js';
-import { request } from '../helpers/client.js';
-import { metricValue, startController, type RunningController } from '../helpers/controller.js';
+import { answer, metricValue, startController, until } from '../helpers/controller.js';
 import { startFakeApiServer, type FakeApiServer } from '../helpers/fake-apiserver.js';
 import { ingress, service, tlsSecret, type Obj } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,21 +21,6 @@ const ingressClass = (name = 'gatehouse'): Obj => ({
 const settings = (data: Record<string, string>): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gatehouse', namespace: 'gatehouse' }, data });
 const shopIngress = (extra: Partial<Parameters<typeof ingress>[1]> = {}): Obj =>
   ingress('shop', { namespace: 'shop', rules: [{ host: 'shop.example', paths: [{ path: '/', service: 'web' }] }], ...extra });
-
-/** The backend answering `host` on the controller's HTTP port, or the status code when none does. */
-async function answer(ctl: RunningController, host = 'shop.example', path = '/'): Promise<string> {
-  try {
-    const r = await request(ctl.httpPort, { host, path });
-    return r.backend ?? String(r.status);
-  } catch (e) {
-    return `error ${String(e)}`;
-  }
-}
-
-async function until(ctl: RunningController, want: string, what: string, host = 'shop.example', path = '/'): Promise<void> {
-  let last = '';
-  await waitFor(async () => (last = await answer(ctl, host, path)) === want, 10_000, `${what}: ${host} answered by ${want} (last: ${last}; logs: ${ctl.logs().slice(-1500)})`);
-}
 
 function certFingerprint(port: number, servername: string): Promise<{ cn: string; fp: string }> {
   return new Promise((resolve, reject) => {

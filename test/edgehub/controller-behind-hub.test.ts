@@ -8,28 +8,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../helpers/backends.js';
-import { request } from '../helpers/client.js';
-import { startController, type RunningController } from '../helpers/controller.js';
+import { answer, startController, until, type RunningController } from '../helpers/controller.js';
 import { startEdgeHub } from '../helpers/edge-hub.js';
 import { startFakeApiServer } from '../helpers/fake-apiserver.js';
 import { ingress, service, type Obj } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ingressClass: Obj = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'gatehouse' }, spec: { controller: 'gatehouse.io/ingress-controller' } };
-
-async function answer(ctl: RunningController): Promise<string> {
-  try {
-    const r = await request(ctl.httpPort, { host: 'shop.example', path: '/' });
-    return r.backend ?? String(r.status);
-  } catch (e) {
-    return `error ${String(e)}`;
-  }
-}
-
-async function until(ctl: RunningController, want: string, what: string): Promise<void> {
-  let last = '';
-  await waitFor(async () => (last = await answer(ctl)) === want, 15_000, `${what}: answered by ${want} (last: ${last}; logs: ${ctl.logs().slice(-1500)})`);
-}
 
 describe('the gateway controller behind edge-hub', () => {
   let one: EchoBackend;

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from './client.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 import type { GatewayStatusDoc } from './gateway.js';
@@ -106,4 +107,20 @@ export async function startController(kubeconfig: string, opts: ControllerOption
     }
   }
   return ctl;
+}
+
+/** The backend answering `host` on the controller's HTTP port, or the status code when none does. */
+export async function answer(ctl: RunningController, host = 'shop.example', path = '/'): Promise<string> {
+  try {
+    const r = await request(ctl.httpPort, { host, path });
+    return r.backend ?? String(r.status);
+  } catch (e) {
+    return `error ${String(e)}`;
+  }
+}
+
+/** Waits until `host` (and `path`) is answered by the backend `want` (or that status code). */
+export async function until(ctl: RunningController, want: string, what: string, host = 'shop.example', path = '/'): Promise<void> {
+  let last = '';
+  await waitFor(async () => (last = await answer(ctl, host, path)) === want, 15_000, `${what}: ${host} answered by ${want} (last: ${last}; logs: ${ctl.logs().slice(-1500)})`);
 }
