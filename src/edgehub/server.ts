@@ -103,6 +103,8 @@ export async function startEdgeHub(opts: EdgeHubOptions): Promise<RunningEdgeHub
     for (const s of servers) s.close();
     clearInterval(persist);
     health.stop();
+    upstream.close();
+    await disk.close();
     throw e;
   }
 
