@@ -7,19 +7,8 @@
  * after 100,000 operations or 60 s (a test that died must not leave it running for ever).
  */
 import { DiskCache } from '../../src/edgehub/disk-cache.js';
+import { rng } from '../helpers/random.js';
 import { CRASH_MAX_BYTES, crashKey, makeValue } from './values.js';
-
-/** mulberry32: a small seeded generator, so a failing round can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function valueSize(r: number, rand: () => number): number {
   if (r < 0.4) return 200 + Math.floor(rand() * 64);
@@ -31,7 +20,7 @@ function valueSize(r: number, rand: () => number): number {
 async function main(dir: string, seed: number): Promise<void> {
   const cache = await DiskCache.open({ dir, maxBytes: CRASH_MAX_BYTES });
   process.stdout.write(`open ${process.pid}\n`);
-  const rand = random(seed);
+  const rand = rng(seed);
   const deadline = Date.now() + 60_000;
   for (let n = 1; n <= 100_000 && Date.now() < deadline; n++) {
     const key = crashKey(Math.floor(rand() * 40));
