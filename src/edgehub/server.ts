@@ -43,8 +43,8 @@ export interface RunningEdgeHub {
   close(): Promise<void>;
 }
 
-/** How often lists kept current by watch events are written back to the cache. */
-const PERSIST_INTERVAL_MS = 200;
+/** How often lists kept current by watch events are written back to the cache (a large list costs a serialization each time). */
+const PERSIST_INTERVAL_MS = 1000;
 
 export async function startEdgeHub(opts: EdgeHubOptions): Promise<RunningEdgeHub> {
   const { log } = opts;
