@@ -79,7 +79,7 @@ export class AutonomyController {
   readonly metrics: AutonomyMetrics;
   readonly #log: Log;
   readonly #core: CoreV1Api;
-  readonly #informers: [Reflector<Json>, Reflector<Json>];
+  readonly #reflectors: [Reflector<Json>, Reflector<Json>];
   readonly #nodes = new Map<string, NodeAutonomy>();
   readonly #pods = new Map<string, PodView>();
   readonly #podsOnNode = new Map<string, Set<string>>();
@@ -119,7 +119,7 @@ export class AutonomyController {
     const core = this.#core;
     // Scheduled pods that have not finished: the selector of kube-scheduler's assigned-pod informer.
     const scheduled = 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed';
-    this.#informers = [
+    this.#reflectors = [
       new Reflector<Json>(
         opts.kc,
         {
@@ -156,18 +156,18 @@ export class AutonomyController {
 
   /** Nodes and pods have been listed at least once. */
   get synced(): boolean {
-    return this.#informers.every((i) => i.synced);
+    return this.#reflectors.every((i) => i.synced);
   }
 
   start(): void {
-    for (const i of this.#informers) i.start();
+    for (const i of this.#reflectors) i.start();
   }
 
   /** Stops watching and waits for the write in progress (if any) to finish. */
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const r of this.#retries.values()) clearTimeout(r.timer);
-    await Promise.all(this.#informers.map((i) => i.stop()));
+    await Promise.all(this.#reflectors.map((i) => i.stop()));
     await this.#draining;
   }
 
