@@ -78,10 +78,29 @@ interface PendingList {
 export class ApiCache {
   private readonly live = new Map<string, LiveList>();
   private readonly pending = new Map<string, PendingList>();
+  /** The resourceVersion of each object and list entry written since start, to skip rewriting what did not change. */
+  private readonly versions = new Map<string, string>();
 
   constructor(private readonly store: ByteStore) {}
 
   // ---------------------------------------------------------------- storing answers
+
+  /**
+   * Whether the cache already holds this get or list answer at resourceVersion `rv` (or newer, for a
+   * list its watches keep current): then it need not be parsed and written again, only marked used.
+   */
+  holds(id: string, r: ResourceRequest, repr: Representation, rv: string): boolean {
+    if (rv === '' || (r.verb !== 'get' && r.verb !== 'list') || r.continueToken !== '') return false;
+    const key = r.verb === 'get' ? resourceKey(id, 'object', r, repr, r.name) : resourceKey(id, 'list', r, repr);
+    if (!this.store.has(key)) {
+      this.versions.delete(key); // evicted or forgotten
+      return false;
+    }
+    const held = this.live.get(key)?.resourceVersion ?? this.versions.get(key);
+    if (held === undefined || newerRv(rv, held)) return false;
+    this.store.get(key); // most recently used
+    return true;
+  }
 
   /** A successful get. */
   putObject(id: string, r: ResourceRequest, repr: Representation, contentType: string, body: unknown): void {
@@ -273,5 +292,6 @@ export class ApiCache {
 
   private write(key: string, e: Entry): void {
     this.store.put(key, Buffer.from(JSON.stringify(e)));
+    if (e.entry !== 'raw') this.versions.set(key, rvOf(e.body));
   }
 }

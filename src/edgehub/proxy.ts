@@ -159,14 +159,23 @@ export class EdgeHubProxy {
     const api = call.api as ResourceRequest;
     const decoder = new StringDecoder('utf8');
     const lines = new LineSplitter();
-    upRes.on('data', (chunk: Buffer) => {
-      call.res.write(chunk);
-      lines.push(decoder.write(chunk), (line) => {
+    // Events reach the client first; the cache follows on the next turn, so it never holds an event back.
+    let queued: string[] = [];
+    const apply = () => {
+      const batch = queued;
+      queued = [];
+      for (const line of batch) {
         try {
           this.opts.cache.applyEvent(call.id, api, JSON.parse(line) as { type: string; object: unknown });
         } catch {
           // Not JSON (a protocol we do not read): passed on, not cached.
         }
+      }
+    };
+    upRes.on('data', (chunk: Buffer) => {
+      call.res.write(chunk);
+      lines.push(decoder.write(chunk), (line) => {
+        if (queued.push(line) === 1) setImmediate(apply);
       });
     });
     upRes.on('end', () => call.res.end());
@@ -182,6 +191,9 @@ export class EdgeHubProxy {
     }
     if (!/json/.test(contentType)) return;
     const repr = call.repr as Representation;
+    // The answer's own resourceVersion comes first in its metadata: unchanged answers are not parsed and written again.
+    const rv = /"resourceVersion":"([^"]*)"/.exec(body.subarray(0, 2048).toString('utf8'))?.[1] ?? '';
+    if (this.opts.cache.holds(id, api, repr, rv)) return;
     const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     if (api.verb === 'get') this.opts.cache.putObject(id, api, repr, contentType, parsed);
     else if (api.verb === 'list') this.opts.cache.putListPage(id, api, repr, contentType, parsed);

@@ -143,6 +143,28 @@ describe('edge-hub API cache', () => {
     assert.ok(cache.getObject('i', get('c', 'other'), 'json'), 'another namespace is not touched');
   });
 
+  it('knows which answers it already holds, so unchanged ones are not written again', () => {
+    const store = new MapStore();
+    const cache = new ApiCache(store);
+    const l = res('GET', '/api/v1/namespaces/default/configmaps');
+    const g = res('GET', '/api/v1/namespaces/default/configmaps/a');
+    assert.equal(cache.holds('i', l, 'json', '5'), false, 'nothing cached yet');
+    cache.putListPage('i', l, 'json', 'application/json', list('5', cm('a', '4')));
+    cache.putObject('i', g, 'json', 'application/json', cm('a', '4'));
+    assert.equal(cache.holds('i', l, 'json', '5'), true);
+    assert.equal(cache.holds('i', l, 'json', '6'), false, 'a newer list');
+    assert.equal(cache.holds('i', g, 'json', '4'), true);
+    assert.equal(cache.holds('j', g, 'json', '4'), false, 'another identity');
+    assert.equal(cache.holds('i', res('GET', '/api/v1/namespaces/default/configmaps?limit=1&continue=T'), 'json', '5'), false, 'a later page');
+    // A watch moved the list on: an older list is not newer than what is held.
+    cache.applyEvent('i', res('GET', '/api/v1/namespaces/default/configmaps?watch=1'), { type: 'ADDED', object: cm('b', '9') });
+    assert.equal(cache.holds('i', l, 'json', '5'), true);
+    // Forgotten (a 404): not held any more.
+    cache.forgetObject('i', g);
+    assert.equal(cache.holds('i', g, 'json', '4'), false);
+    assert.equal(cache.holds('i', g, 'json', ''), false, 'no resourceVersion, no claim');
+  });
+
   it('a get without a cached list that would hold it is unknown, not not-found', () => {
     const cache = new ApiCache(new MapStore());
     cache.putListPage('i', res('GET', '/api/v1/namespaces/default/configmaps?labelSelector=x%3Dy'), 'json', 'application/json', list('5'));

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,8 @@ export interface EdgeHubTestOptions {
  */
 export async function startEdgeHub(kubeconfig: string, opts: EdgeHubTestOptions = {}): Promise<RunningEdgeHub> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gh-edgehub-'));
+  // Tests restart hubs on the same directory, so it goes when the test process ends.
+  if (opts.dir === undefined) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
   let output = '';
   const child = spawn(process.execPath, [
