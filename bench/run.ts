@@ -23,12 +23,12 @@ const resultsDir = join(root, 'bench', 'results');
 const INTRO = `# Benchmarks
 
 Gatehouse measured side by side with references on the same machine in the same run: a direct
-connection to the backend, nginx configured as ingress-nginx configures it, a hand-written minimal HAProxy
-and \`openssl speed\`. Figures are medians of several runs with the spread (± half the range, in percent
+connection to the backend (or to the API server), nginx configured as ingress-nginx configures it, a
+hand-written minimal HAProxy and \`openssl speed\`. Figures are medians of several runs with the spread (± half the range, in percent
 of the median); ratios are what to compare across machines, not the absolute numbers.
 
-Run them with \`npm run bench\` (all, about 20 minutes) or \`npm run bench -- NAME\` for one of
-\`tls\`, \`proxy\`, \`updates\`, \`scale\`. Each writes \`bench/results/NAME.json\` and this page is
+Run them with \`npm run bench\` (all, about 25 minutes) or \`npm run bench -- NAME\` for one of
+\`tls\`, \`proxy\`, \`updates\`, \`scale\`, \`edgehub\`. Each writes \`bench/results/NAME.json\` and this page is
 regenerated from those files; the text after each table comes from \`bench/notes/NAME.md\`
 (\`npm run bench -- --report\` regenerates the page alone). CI runs every
 script briefly (\`--smoke\`) to keep them working. All traffic goes to 127.0.0.1, and every run is bounded
