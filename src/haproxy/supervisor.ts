@@ -80,7 +80,7 @@ interface Master {
   exit: Promise<void>;
 }
 
-type Phase = 'idle' | 'starting' | 'running' | 'stopping';
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -104,6 +104,8 @@ export class Supervisor extends EventEmitter {
   private reloadNext: Promise<void> | undefined;
   private reloadSeq = 0;
   private restartRunning: Promise<void> | undefined;
+  /** Every master spawned and not yet exited: stop() ends them all, whatever this.master points at. */
+  private readonly live = new Set<Master>();
   private stopRunning: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private lastHealthy = 0;
@@ -162,9 +164,10 @@ export class Supervisor extends EventEmitter {
     // HAProxy died and is being restarted (masterPid is undefined meanwhile): that start reads the
     // configuration file as it is now, so wait for it, as reload() does
     if (this.phase === 'running' && this.restartRunning) return this.reload();
+    // stop() is for good: a start still on its way after it (an apply that was in flight) must not
+    // leave a master behind that nobody stops
     if (this.phase !== 'idle') throw new Error(`Supervisor.start: HAProxy is already ${this.phase}`);
     this.phase = 'starting';
-    this.stopRunning = undefined;
     this.quickDeaths = 0;
     try {
       await this.launch();
@@ -242,8 +245,12 @@ export class Supervisor extends EventEmitter {
       await this.restartRunning?.catch(() => undefined);
       if (!this.master || this.master.exited) break;
     }
+    for (const m of [...this.live]) {
+      this.o.log('warn', 'a haproxy master this supervisor no longer followed was still running: SIGTERM', { masterPid: m.pid });
+      await this.killMaster(m);
+    }
     this.worker = undefined;
-    this.phase = 'idle';
+    this.phase = 'stopped';
     this.o.log('info', 'haproxy stopped', last ? { code: last.code, signal: last.signal } : {});
     this.emit('exit', last?.code ?? null, last?.signal ?? null);
   }
@@ -283,6 +290,7 @@ export class Supervisor extends EventEmitter {
     const exited = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (m.exited) return;
       m.exited = true;
+      this.live.delete(m);
       m.code = code;
       m.signal = signal;
       resolveExit();
@@ -298,6 +306,7 @@ export class Supervisor extends EventEmitter {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => this.onLine(line, name));
     }
     this.master = m;
+    this.live.add(m);
     this.o.log('info', 'haproxy started', { masterPid: m.pid, command: [cmd, ...argv].join(' ') });
     return m;
   }
