@@ -186,12 +186,17 @@ export class DiskCache {
       return undefined;
     }
     this.#stats.hits++;
+    this.#use(key, e);
+    return e.value;
+  }
+
+  /** Makes an entry the most recently used; its file time follows in the next touch pass. */
+  #use(key: string, e: Entry): void {
     this.#entries.delete(key);
     this.#entries.set(key, e);
     e.usedUs = this.#tick();
     this.#touch.add(key);
     this.#scheduleTouch();
-    return e.value;
   }
 
   /** Whether the key is cached; no LRU touch, no counting. */
@@ -201,8 +206,8 @@ export class DiskCache {
 
   /**
    * Stores at once in memory (a copy of `value`) and persists in the background (coalesced: many puts
-   * of a key before the write = one write); evicts LRU entries (never the one being put) to stay under
-   * maxBytes. A value whose file would exceed maxBytes is refused with a 'too-large' event, and any older
+   * of a key before the write = one write); a put of the bytes the key already holds only marks it used.
+   * Evicts LRU entries (never the one being put) to stay under maxBytes. A value whose file would exceed maxBytes is refused with a 'too-large' event, and any older
    * value of the key removed. Throws a TypeError for a key with a lone surrogate (it cannot be stored as
    * UTF-8), and an Error after close().
    */
@@ -220,6 +225,11 @@ export class DiskCache {
       return;
     }
     const old = this.#entries.get(key);
+    if (old !== undefined && old.value.equals(value)) {
+      this.#use(key, old); // the same bytes again: only used, not written again
+      this.#kick();
+      return;
+    }
     if (old !== undefined) {
       this.#bytes -= old.size;
       this.#entries.delete(key);

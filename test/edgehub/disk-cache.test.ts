@@ -295,6 +295,25 @@ describe('DiskCache: background writes', () => {
     });
   });
 
+  it('a put of the bytes a key already holds is not written again, but counts as a use', async () => {
+    await inTempDir(async (dir) => {
+      await withCache({ dir, maxBytes: 16 * MB }, async (c) => {
+        c.put('a', Buffer.from('one'));
+        c.put('b', Buffer.from('two'));
+        await c.flush();
+        const before = c.stats().writes;
+        c.put('a', Buffer.from('one'));
+        await c.flush();
+        assert.equal(c.stats().writes, before, 'the same bytes: no write');
+        assert.deepEqual(c.keys(), ['b', 'a'], 'a is the most recently used now');
+        c.put('a', Buffer.from('uno'));
+        await c.flush();
+        assert.equal(c.stats().writes, before + 1, 'other bytes: one write');
+        assert.equal(text(c.get('a')), 'uno');
+      });
+    });
+  });
+
   it('a write that fails keeps the value in memory, reports it, rejects flush(), and succeeds on the next flush()', async () => {
     await inTempDir(async (dir) => {
       const { events, onEvent } = recorder();
