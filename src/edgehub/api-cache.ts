@@ -59,13 +59,15 @@ export function highestRv(listRv: string, items: Iterable<unknown>): string {
 
 const part = (s: string | undefined): string => encodeURIComponent(s ?? '');
 
+/** What every key of one identity's objects (or lists) of one resource starts with. */
+const keyPrefix = (id: string, entry: 'object' | 'list', r: ResourceRequest): string => [part(id), entry, part(r.apiVersion), part(r.resource), ''].join(' ');
+
 /** `id list v1 pods ns - labels fields json`: components URI-encoded, space separated. */
 function resourceKey(id: string, entry: 'object' | 'list', r: ResourceRequest, repr: Representation, name?: string): string {
   const ns = r.namespace === undefined ? '*' : part(r.namespace);
-  return [part(id), entry, part(r.apiVersion), part(r.resource), ns, part(name ?? ''),
+  return keyPrefix(id, entry, r) + [ns, part(name ?? ''),
     part(entry === 'list' ? r.labelSelector : ''), part(entry === 'list' ? r.fieldSelector : ''), repr].join(' ');
 }
-const listPrefix = (id: string, r: ResourceRequest): string => [part(id), 'list', part(r.apiVersion), part(r.resource), ''].join(' ');
 const rawKey = (id: string, target: string, accept: string): string => [part(id), 'raw', part(target), part(accept)].join(' ');
 
 /** One page of a list being assembled. */
@@ -141,7 +143,7 @@ export class ApiCache {
   /** A complete list of a namespace (or of all) says which objects exist: cached objects it lacks were deleted. */
   private dropObjectsNotIn(id: string, r: ResourceRequest, list: Obj): void {
     const present = new Set((Array.isArray(list.items) ? list.items : []).map(itemKey));
-    const prefix = [part(id), 'object', part(r.apiVersion), part(r.resource), ''].join(' ');
+    const prefix = keyPrefix(id, 'object', r);
     for (const key of this.store.keys()) {
       if (!key.startsWith(prefix)) continue;
       const [, , , , ns, name] = key.split(' ').map(decodeURIComponent);
@@ -260,7 +262,7 @@ export class ApiCache {
   }
 
   private listKeys(id: string, r: ResourceRequest): string[] {
-    const prefix = listPrefix(id, r);
+    const prefix = keyPrefix(id, 'list', r);
     return this.store.keys().filter((k) => k.startsWith(prefix) && k.endsWith(' json'));
   }
 
