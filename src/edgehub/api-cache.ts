@@ -184,8 +184,10 @@ export class ApiCache {
       if (newerRv(rv, list.resourceVersion)) list.resourceVersion = rv;
       list.dirty = true;
     }
-    const objectRequest: ResourceRequest = { ...r, namespace: (meta(object).namespace as string | undefined) ?? undefined, name: String(meta(object).name ?? '') };
-    if (objectRequest.namespace === undefined) delete objectRequest.namespace;
+    // The object's own entry: the watch may span namespaces, the object is in one (or in none).
+    const { namespace: _watched, ...watch } = r;
+    const ns = meta(object).namespace;
+    const objectRequest: ResourceRequest = { ...watch, name: String(meta(object).name ?? ''), ...(typeof ns === 'string' ? { namespace: ns } : {}) };
     const objectKey = resourceKey(id, 'object', objectRequest, 'json', objectRequest.name);
     if (type === 'DELETED') this.forgetObject(id, objectRequest);
     else if (this.store.has(objectKey)) {
