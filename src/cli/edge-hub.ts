@@ -9,10 +9,10 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { startEdgeHub, type EdgeHubOptions, type Listener } from '../edgehub/server.js';
 import { parseDurationMs, parseSizeBytes } from '../translate/values.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
+import { loadKubeConfig } from './kubeconfig.js';
 import { jsonLog } from './log.js';
 import { untilSignal } from './signals.js';
 
@@ -68,25 +68,11 @@ function duration(flag: string, value: string): number {
 
 /** The API server and how to trust it: --server and --certificate-authority over the kubeconfig. */
 function upstreamFrom(values: { server?: string; kubeconfig?: string; 'certificate-authority'?: string }) {
-  const kc = new KubeConfig();
-  try {
-    if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
-    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-    else if (values.server === undefined) kc.loadFromDefault();
-  } catch (e) {
-    throw new UsageError(`reading the cluster configuration failed: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const cluster = kc.getCurrentCluster();
-  const server = values.server ?? cluster?.server;
-  if (!server) throw new UsageError('no API server: give --server URL or --kubeconfig PATH, or run in a pod');
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new UsageError(`--server ${server}: not a URL`);
-  }
-  const caFile = values['certificate-authority'] ?? cluster?.caFile;
-  const ca = caFile !== undefined ? readFileSync(caFile, 'utf8') : cluster?.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : undefined;
+  const kc = loadKubeConfig(values.kubeconfig, values.server, values['certificate-authority']);
+  const cluster = kc.getCurrentCluster()!;
+  const url = new URL(cluster.server);
+  const caFile = cluster.caFile;
+  const ca = caFile !== undefined ? readFileSync(caFile, 'utf8') : cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : undefined;
   const ownHeaders = async (): Promise<OutgoingHttpHeaders> => {
     if (!kc.getCurrentUser()) return {};
     const opts: { headers?: OutgoingHttpHeaders } = {};
@@ -97,8 +83,8 @@ function upstreamFrom(values: { server?: string; kubeconfig?: string; 'certifica
   return {
     url,
     ...(ca !== undefined ? { ca } : {}),
-    ...(cluster?.tlsServerName ? { serverName: cluster.tlsServerName } : {}),
-    ...(cluster?.skipTLSVerify ? { insecure: true } : {}),
+    ...(cluster.tlsServerName ? { serverName: cluster.tlsServerName } : {}),
+    ...(cluster.skipTLSVerify ? { insecure: true } : {}),
     ownHeaders,
   };
 }
