@@ -3,13 +3,12 @@
  * finds the API server (--server, --kubeconfig, or the pod's service account), makes the HTTPS
  * listener's certificate when none is given, and runs until SIGTERM/SIGINT. docs/edge.md tells the rest.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { startEdgeHub, type EdgeHubOptions, type Listener } from '../edgehub/server.js';
+import { makeSelfSignedCertificate } from '../haproxy/default-cert.js';
 import { parseDurationMs, parseSizeBytes } from '../translate/values.js';
 import { defineCommand, formatHelp, parseCommandLine, UsageError } from './args.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -97,14 +96,13 @@ async function ensureListenerCertificate(dir: string): Promise<{ cert: string; k
   const certPath = join(dir, 'tls.crt');
   const keyPath = join(dir, 'tls.key');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const made = await makeSelfSignedCertificate('gatehouse-edge-hub', 'IP:127.0.0.1,IP:::1,DNS:localhost');
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/O=Gatehouse/CN=gatehouse-edge-hub', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-      '-keyout', keyPath, '-out', certPath,
-    ]);
-    chmodSync(keyPath, 0o600);
+    writeFileSync(keyPath, made.key, { mode: 0o600 });
+    writeFileSync(certPath, made.cert, { mode: 0o644 });
+    chmodSync(keyPath, 0o600); // also when a file was there before
     chmodSync(certPath, 0o644);
+    return made;
   }
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
 }
@@ -119,14 +117,15 @@ export function edgeHubSettings(argv: readonly string[]): (Omit<EdgeHubOptions, 
   if ((values['tls-cert-file'] === undefined) !== (values['tls-key-file'] === undefined)) throw new UsageError('give both --tls-cert-file and --tls-key-file, or neither');
   const admin = values['admin-address'];
   if (!(admin === 'localhost' || admin === '::1' || admin.startsWith('127.'))) throw new UsageError(`--admin-address ${admin}: the admin API listens on loopback only`);
+  const probeTimeoutMs = duration('probe-timeout', values['probe-timeout']);
   return {
-    upstream: { ...upstreamFrom(values), connectTimeoutMs: duration('probe-timeout', values['probe-timeout']) },
+    upstream: { ...upstreamFrom(values), connectTimeoutMs: probeTimeoutMs },
     listeners: (values.listen.length ? values.listen : DEFAULT_LISTEN).map(parseListen),
     ...(values['tls-cert-file'] !== undefined ? { tlsFiles: { cert: values['tls-cert-file'], key: values['tls-key-file']! } } : {}),
     cacheDir: resolve(values['cache-dir']),
     cacheMaxBytes: size.value,
     probeIntervalMs: duration('probe-interval', values['probe-interval']),
-    probeTimeoutMs: duration('probe-timeout', values['probe-timeout']),
+    probeTimeoutMs,
     onlineAfter: values['online-after'],
     offlineWatchTimeoutMs: duration('offline-watch-timeout', values['offline-watch-timeout']),
     admin: { host: admin, port: values['admin-port'] },
