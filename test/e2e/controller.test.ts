@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../helpers/backends.js';
 import { makeCert } from '../helpers/certs.js';
 import { answer, metricValue, startController, until } from '../helpers/controller.js';
@@ -40,12 +40,18 @@ function seed(api: FakeApiServer, ...objects: Obj[]): void {
 describe('gatehouse controller', () => {
   let one: EchoBackend;
   let two: EchoBackend;
+  /** Closed after each test even when it fails before its own `finally` (close() is idempotent). */
+  const clusters: FakeApiServer[] = [];
   /** A fake API server holding our IngressClass and the Ingress shop/shop → Service web → backend one. */
   async function shopCluster(): Promise<FakeApiServer> {
     const api = await startFakeApiServer();
+    clusters.push(api);
     seed(api, ingressClass(), ...service('web', [{ port: one.port }], 'shop'), shopIngress());
     return api;
   }
+  afterEach(async () => {
+    for (const api of clusters.splice(0)) await api.close();
+  });
 
   before(async () => {
     one = await startEchoBackend('one');
