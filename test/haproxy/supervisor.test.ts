@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// the configuration is replaced as the data plane does it (temp file, rename): HAProxy restarting while
+// the file is rewritten in place can read it empty, and an empty file starts a master whose worker never
+// answers, until the start timeout
+import { writeFileAtomic } from '../../src/haproxy/files.js';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,7 +59,7 @@ async function rig(t: TestContext, opts: Partial<SupervisorOptions> = {}): Promi
   const port = await freePort();
   const configPath = join(dir, 'haproxy.cfg');
   const config = (backendPort = backend.port): string => haproxyConfig(dir, port, backendPort);
-  writeFileSync(configPath, config());
+  writeFileAtomic(configPath, config());
   const logs: LogEntry[] = [];
   const sup = new Supervisor({
     configPath,
@@ -162,12 +166,12 @@ test('a configuration that does not load: reload rejects with HAProxy\'s alert a
   const { sup, serving, configPath, config } = await rig(t);
   await sup.start();
   const worker = sup.workerPid;
-  writeFileSync(configPath, `${config()}  bogus_directive on\n`);
+  writeFileAtomic(configPath, `${config()}  bogus_directive on\n`);
   await assert.rejects(() => sup.reload(), /did not load the new configuration[\s\S]*unknown keyword 'bogus_directive'/);
   assert.equal(sup.reloads, 0);
   assert.equal(sup.workerPid, worker);
   assert.ok(await serving());
-  writeFileSync(configPath, config());
+  writeFileAtomic(configPath, config());
   await sup.reload();
   assert.equal(sup.reloads, 1);
   assert.notEqual(sup.workerPid, worker);
@@ -260,7 +264,7 @@ test('soft stops: a request in flight finishes on the old worker after a reload,
     slow.close();
   });
   const r = await rig(t);
-  writeFileSync(r.configPath, r.config((slow.address() as AddressInfo).port));
+  writeFileAtomic(r.configPath, r.config((slow.address() as AddressInfo).port));
   await r.sup.start();
   const exits: unknown[][] = [];
   r.sup.on('exit', (...args: unknown[]) => exits.push(args));
@@ -306,7 +310,7 @@ test('stop gives up on the soft stop after the grace period: SIGTERM', async (t)
     slow.close();
   });
   const r = await rig(t, { stopGraceMs: 300 });
-  writeFileSync(r.configPath, r.config((slow.address() as AddressInfo).port));
+  writeFileAtomic(r.configPath, r.config((slow.address() as AddressInfo).port));
   await r.sup.start();
   const pids = [r.sup.masterPid!, r.sup.workerPid!];
   const hanging = request(r.port, { timeoutMs: 5000 }).then(() => 'answered', (err: Error) => err.message);
@@ -331,12 +335,12 @@ test('stop during a reload: the reload gives up, the master is stopped cleanly, 
 
 test('start with a configuration that does not load rejects with HAProxy\'s message and leaves nothing running', async (t) => {
   const { sup, configPath, config, dir } = await rig(t);
-  writeFileSync(configPath, `${config()}  bogus_directive on\n`);
+  writeFileAtomic(configPath, `${config()}  bogus_directive on\n`);
   await assert.rejects(() => sup.start(), /exited with code 1 before serving:[\s\S]*unknown keyword 'bogus_directive'/);
   assert.equal(sup.masterPid, undefined);
   assert.deepEqual(pidsWithArgument(dir), []);
   // and it can be started once the configuration is fixed
-  writeFileSync(configPath, config());
+  writeFileAtomic(configPath, config());
   await sup.start();
   assert.ok(sup.workerPid);
 });
@@ -352,7 +356,7 @@ test('an HAProxy that keeps dying is restarted with exponential backoff, and com
   await sup.start();
   const restarts: string[] = [];
   sup.on('restart', (reason: string) => restarts.push(reason));
-  writeFileSync(configPath, `${config()}  bogus_directive on\n`);
+  writeFileAtomic(configPath, `${config()}  bogus_directive on\n`);
   process.kill(sup.workerPid!, 'SIGKILL');
   const delays = (): number[] => logs.filter((l) => l.msg === 'restarting haproxy').map((l) => l.fields?.['delayMs'] as number);
   await waitFor(() => delays().filter((d) => d === 400).length >= 2, 10_000, 'the backoff to reach its cap twice');
@@ -368,7 +372,7 @@ test('an HAProxy that keeps dying is restarted with exponential backoff, and com
   assert.match(restarts[1]!, /the restart failed: haproxy exited with code 1 before serving:[\s\S]*bogus_directive/);
   // start() while down and restarting (what the data plane does when masterPid is undefined) waits for it
   const started = sup.start();
-  writeFileSync(configPath, config());
+  writeFileAtomic(configPath, config());
   await started;
   assert.ok(await serving());
   const count = sup.restarts;
