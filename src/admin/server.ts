@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -8,7 +8,11 @@ export interface AdminSource {
   status(): unknown;
   /** What /readyz says while not ready (default: the gateway's reason). */
   notReady?: string;
+  /** More GET paths of this command (the gateway's /flows), by path. */
+  handlers?: Readonly<Record<string, AdminHandler>>;
 }
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
 /**
  * The admin API of a command, on loopback only: `/healthz` (the process answers), `/readyz` (ready
@@ -16,7 +20,8 @@ export interface AdminSource {
  */
 export async function startAdminServer(port: number, source: AdminSource, metrics: { registry: Registry }, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
@@ -41,8 +46,11 @@ export async function startAdminServer(port: number, source: AdminSource, metric
       case '/status':
         send(200, 'application/json', JSON.stringify(source.status(), null, 2) + '\n');
         return;
-      default:
-        send(404, 'text/plain', 'not found: try /healthz, /readyz, /metrics or /status\n');
+      default: {
+        const handler = source.handlers?.[path];
+        if (handler) handler(req, res, url);
+        else send(404, 'text/plain', `not found: try ${['/healthz', '/readyz', '/metrics', '/status', ...Object.keys(source.handlers ?? {})].join(', ')}\n`);
+      }
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -34,6 +34,10 @@ export const commands: Record<string, Command> = {
     summary: 'Run the node-local caching proxy in front of kube-apiserver, so node components keep working offline',
     run: async (argv) => (await import('./edge-hub.js')).runEdgeHub(argv),
   },
+  observe: {
+    summary: 'Show the flows the gateway saw: requests and TLS handshakes, filtered like hubble observe',
+    run: async (argv) => (await import('./observe.js')).runObserve(argv, stdout, stderr),
+  },
   autonomy: {
     summary: 'Keep pods on autonomous edge nodes from being evicted while their node is unreachable',
     run: async (argv) => (await import('./autonomy.js')).runAutonomy(argv),

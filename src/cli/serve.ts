@@ -9,7 +9,7 @@ import { probeCapabilities, type HaproxyCapabilities } from '../crypto/capabilit
 import { describeDevices, detectDevices } from '../crypto/devices.js';
 import { OffloadResolver } from '../crypto/resolver.js';
 import { checkFlagSettings, SETTINGS } from '../translate/settings.js';
-import { startAdminServer } from '../admin/server.js';
+import { startAdminServer, type AdminHandler } from '../admin/server.js';
 import { Gateway, type AppliedState } from '../gateway/gateway.js';
 import { DataPlane, type Log } from '../haproxy/dataplane.js';
 import { layout, type Layout } from '../haproxy/layout.js';
@@ -17,6 +17,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { StoredObject } from '../store/objects.js';
 import { portFlag, UsageError, type FlagValues, type StringFlag } from './args.js';
 import { jsonLog } from './log.js';
+import { FlowLog } from '../observe/flow-log.js';
 
 /** A flag that sets the default of a ConfigMap setting (SETTINGS entries marked `flag`). */
 function settingFlag(name: string): StringFlag {
@@ -34,6 +35,7 @@ export const servingFlags = {
   'state-dir': { type: 'string', default: '.gatehouse', valueName: 'DIR', description: 'Where HAProxy\'s configuration, maps, certificates (0600) and sockets are kept' },
   'ingress-class': { type: 'string', default: 'gatehouse', valueName: 'NAME', description: 'The IngressClass this gateway serves' },
   haproxy: { type: 'string', default: 'haproxy', valueName: 'PATH', description: 'The HAProxy binary' },
+  'flow-buffer': { type: 'integer', default: 65536, min: 0, max: 10_000_000, valueName: 'N', description: 'Flows kept for /flows, gatehouse observe and the dashboard (each request and failed TLS handshake is one); 0 turns the flow log off' },
   'dev-root': { type: 'string', default: '/dev', valueName: 'DIR', description: 'Where to look for accelerator devices (vfio/<group>, tpmrm<n>)' },
   'crypto-offload': settingFlag('crypto-offload'),
   'ssl-provider': settingFlag('ssl-provider'),
@@ -100,6 +102,8 @@ export interface ServeOptions {
 export interface Serving {
   files: Layout;
   metrics: GatewayMetrics;
+  /** The flow log; undefined with --flow-buffer 0. */
+  flows: FlowLog | undefined;
   dataplane: DataPlane;
   gateway: Gateway;
   adminPort: number;
@@ -120,11 +124,14 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
     async: setup.haproxy.async,
     devices: describeDevices(devices),
   });
+  const flows = values['flow-buffer'] > 0 ? new FlowLog(values['flow-buffer'], metrics.registry, log) : undefined;
+  await flows?.start(files.flowSocket);
   const offload = new OffloadResolver({ binary: values.haproxy, devices, dir: runDir, log, metrics });
   const dataplane = new DataPlane({
     layout: files,
     listen: { address: values['listen-address'], httpPort: values['http-port'], httpsPort: values['https-port'] },
     binary: values.haproxy,
+    flows: flows !== undefined,
     metrics,
     log,
   });
@@ -139,20 +146,26 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
     dataplane,
     metrics,
     log,
-    onApplied: opts.onApplied,
+    onApplied: (applied) => {
+      flows?.update(dataplane.current?.model.backends ?? [], applied.objects, gateway.status().crypto.mode === 'offload');
+      opts.onApplied?.(applied);
+    },
   });
   const ready = () => gateway.ready && (opts.ready?.() ?? true);
   const status = () => ({ ...gateway.status(), ready: ready(), ...opts.status?.() });
-  const admin = await startAdminServer(values['admin-port'], { ready, status }, metrics, values['admin-address']);
+  const handlers: Record<string, AdminHandler> = flows ? { '/flows': flows.handler } : {};
+  const admin = await startAdminServer(values['admin-port'], { ready, status, handlers }, metrics, values['admin-address']);
   return {
     files,
     metrics,
+    flows,
     dataplane,
     gateway,
     adminPort: admin.port,
     log,
     async stop() {
       await dataplane.stop();
+      await flows?.stop();
       await admin.close();
     },
   };

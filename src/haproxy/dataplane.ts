@@ -19,6 +19,8 @@ export interface DataPlaneOptions {
   layout: Layout;
   listen: { address: string; httpPort: number; httpsPort: number };
   binary?: string;
+  /** Send the flow log to layout.flowSocket (render.ts). */
+  flows?: boolean;
   metrics: GatewayMetrics;
   log: Log;
 }
@@ -81,11 +83,11 @@ export class DataPlane {
 
   /** Serves `model`, with TLS keys handled as `offload` says (default: in software). */
   async apply(model: Model, offload: OffloadConfig = SOFTWARE): Promise<ApplyResult> {
-    const { layout, listen } = this.opts;
+    const { layout, listen, flows } = this.opts;
     const durationMs: Record<string, number> = {};
     const lap = stopwatch();
     const slots = nextSlots(this.state?.slots, model);
-    const next: DataPlaneState = { model, slots, rendered: render({ model, slots, layout, listen, offload }) };
+    const next: DataPlaneState = { model, slots, rendered: render({ model, slots, layout, listen, offload, flows }) };
     durationMs.render = lap();
     const p = plan(this.state, next, layout);
     durationMs.plan = lap();

@@ -9,6 +9,8 @@ export interface Layout {
   config: string;
   runtimeSocket: string;
   masterSocket: string;
+  /** Where the gateway receives HAProxy's flow log (observe/receiver.ts). */
+  flowSocket: string;
   crtList: string;
   defaultCert: string;
   hostsMap: string;
@@ -35,6 +37,7 @@ export function layout(stateDir: string): Layout {
     config: join(stateDir, 'haproxy.cfg'),
     runtimeSocket: join(stateDir, 'run', 'haproxy.sock'),
     masterSocket: join(stateDir, 'run', 'master.sock'),
+    flowSocket: join(stateDir, 'run', 'flows.sock'),
     crtList: join(stateDir, 'crt-list.txt'),
     defaultCert: join(stateDir, 'certs', 'default.pem'),
     hostsMap: join(stateDir, 'maps', 'hosts.map'),

@@ -5,7 +5,8 @@ import type { Model, Route } from '../model/types.js';
  * 1. its virtual host: the exact host if `hosts` has it, else its one-label wildcard, else `*`;
  * 2. the key `<vhost><path>`: looked up in `exact` (map_str), then in `prefix` (map_beg, which
  *    HAProxy answers with the longest matching key), then the vhost in `default`;
- * 3. the value `<flags>:<backend>` names the backend; flag `R` redirects plain HTTP to HTTPS.
+ * 3. the value `<flags>:<backend>:<rule>` names the backend; flag `R` redirects plain HTTP to HTTPS;
+ *    the rule (`E<path>`, `P<path>` or `D`) is the path rule that matched, for the flow log only.
  *
  * A Prefix path `/foo` matches element by element: it becomes the exact key `/foo` and the prefix
  * key `/foo/`, so `/foo`, `/foo/` and `/foo/bar` match and `/foobar` does not. An Exact route wins
@@ -24,7 +25,15 @@ export type MapName = keyof RouteMaps;
 export const MAP_NAMES: readonly MapName[] = ['hosts', 'exact', 'prefix', 'default'];
 
 export function routeValue(route: Route): string {
-  return `${route.redirectToHttps ? 'R' : '-'}:${route.backend}`;
+  return `${route.redirectToHttps ? 'R' : '-'}:${route.backend}:${route.pathType[0]}${route.path}`;
+}
+
+/** The parts of a route value as HAProxy logs it (`var(txn.route)`); undefined for anything else. */
+export function parseRouteValue(value: string): { backend: string; rule: { pathType: Route['pathType']; path: string } } | undefined {
+  const m = /^[R-]:([^:]+):([EPD])(.*)$/s.exec(value);
+  if (!m) return undefined;
+  const pathType = ({ E: 'Exact', P: 'Prefix', D: 'Default' } as const)[m[2] as 'E' | 'P' | 'D'];
+  return { backend: m[1]!, rule: { pathType, path: m[3]! } };
 }
 
 export function buildMaps(model: Pick<Model, 'routes'>): RouteMaps {

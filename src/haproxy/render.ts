@@ -18,6 +18,8 @@ export interface RenderInput {
   listen: { address: string; httpPort: number; httpsPort: number };
   /** TLS offload (crypto/offload.ts); default: software. */
   offload?: OffloadConfig;
+  /** Send the flow log to layout.flowSocket (observe/); default: no logs. */
+  flows?: boolean;
 }
 
 export interface Rendered {
@@ -34,7 +36,7 @@ export const NOT_FOUND_BACKEND = 'gatehouse_not_found';
 export function render(input: RenderInput): Rendered {
   const { model, layout } = input;
   const maps = buildMaps(model);
-  const head = [...globalSection(input), ...defaultsSection(input), ...frontendSection(input), ...notFoundBackend()];
+  const head = [...globalSection(input), ...(input.flows ? flowRing(layout) : []), ...defaultsSection(input), ...frontendSection(input), ...notFoundBackend()];
   const config: string[] = [...head];
   const structure: string[] = [...head];
   for (const backend of model.backends) {
@@ -99,10 +101,44 @@ function globalSection({ model, layout, offload = SOFTWARE }: RenderInput): stri
   ];
 }
 
-function defaultsSection({ model }: RenderInput): string[] {
+/**
+ * The flow log: every request (log-format) and every connection that failed before a request
+ * (error-log-format, such as a TLS handshake failure) goes into a ring that HAProxy sends over a
+ * unix socket to the gateway, octet-counted. A slow or absent reader never slows traffic: the ring
+ * drops its oldest lines. Field order is what observe/log-format.ts parses; text a client sends
+ * (host, SNI, path) comes last, so a line cut at maxlen loses only the end of the path.
+ */
+export const FLOW_LOG_FORMAT =
+  'H %Ts %ms %ID %ci %cp %b %s %si %sp %HM %ST %B %U %Th %Ti %TR %Tw %Tc %Tr %Ta %tsc %[ssl_fc] %sslv %sslc ' +
+  '%[ssl_fc_is_resumed] %[var(txn.first)] %[var(txn.deny)] %[var(txn.route)] %[var(txn.host)] %[ssl_fc_sni] %HPO';
+export const FLOW_ERROR_FORMAT = 'E %Ts %ms %ci %cp %[fc_err_str] %[ssl_fc_err_str] %sslv %[ssl_fc_sni]';
+export const FLOW_LINE_MAX = 8192;
+
+function flowRing(layout: Layout): string[] {
+  return [
+    'ring gatehouse_flows',
+    '  format raw',
+    `  maxlen ${FLOW_LINE_MAX}`,
+    '  size 4194304',
+    '  timeout connect 1s',
+    '  timeout server 1h',
+    `  server gatehouse unix@${layout.flowSocket} log-proto octet-count`,
+    '',
+  ];
+}
+
+function defaultsSection({ model, flows }: RenderInput): string[] {
   return [
     'defaults',
     '  mode http',
+    ...(flows
+      ? [
+          '  log ring@gatehouse_flows local0 info',
+          // every string quoted, with " and \ escaped: a client's text cannot break the fields apart
+          `  log-format "%{+Q,+E}o ${FLOW_LOG_FORMAT}"`,
+          `  error-log-format "%{+Q,+E}o ${FLOW_ERROR_FORMAT}"`,
+        ]
+      : []),
     '  option http-keep-alive',
     // On a reload, the old worker closes idle keep-alive connections only after their next response
     // (with "Connection: close"), not at once: a request already on its way would otherwise be lost.
@@ -122,7 +158,7 @@ function defaultsSection({ model }: RenderInput): string[] {
   ];
 }
 
-function frontendSection({ model, layout, listen, offload = SOFTWARE }: RenderInput): string[] {
+function frontendSection({ model, layout, listen, offload = SOFTWARE, flows }: RenderInput): string[] {
   const port = model.settings.httpsRedirectPort;
   const redirectHost = port === 443 ? '%[var(txn.host)]' : `%[var(txn.host)]:${port}`;
   return [
@@ -133,6 +169,14 @@ function frontendSection({ model, layout, listen, offload = SOFTWARE }: RenderIn
       : ['  # HTTPS is not served: crypto-offload is required and not available (see /status)']),
     '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
     '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+    ...(flows
+      ? [
+          '  unique-id-format %[uuid()]',
+          '  # the first request of a connection carries its TLS handshake (counted once per connection)',
+          '  http-request set-var(txn.first) bool(1) if !{ var(sess.seen) -m found }',
+          '  http-request set-var(sess.seen) bool(1)',
+        ]
+      : []),
     '  # 1. the virtual host: exact host, else its one-label wildcard, else * (rules without a host)',
     '  http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,)',
     `  http-request set-var(txn.vhost) var(txn.host),map_str(${layout.hostsMap})`,
@@ -194,18 +238,20 @@ function balanceLines(p: BackendPolicy): string[] {
   }
 }
 
+/** Each denial names its rule in txn.deny first, for the flow log. */
+function deny(rule: string, status: number, condition: string): string[] {
+  return [`  http-request set-var(txn.deny) str(${rule}) if ${condition}`, `  http-request deny deny_status ${status} if { var(txn.deny) -m str ${rule} }`];
+}
+
 function accessLines(p: BackendPolicy): string[] {
   const lines: string[] = [];
-  if (p.allowSourceRanges.length > 0) lines.push(`  http-request deny deny_status 403 if !{ src ${p.allowSourceRanges.join(' ')} }`);
-  if (p.denySourceRanges.length > 0) lines.push(`  http-request deny deny_status 403 if { src ${p.denySourceRanges.join(' ')} }`);
+  if (p.allowSourceRanges.length > 0) lines.push(...deny('source-range', 403, `!{ src ${p.allowSourceRanges.join(' ')} }`));
+  if (p.denySourceRanges.length > 0) lines.push(...deny('source-range', 403, `{ src ${p.denySourceRanges.join(' ')} }`));
   if (p.rateLimitRps > 0) {
-    lines.push(
-      '  stick-table type ipv6 size 100k expire 10s store http_req_rate(1s)',
-      '  http-request track-sc0 src',
-      `  http-request deny deny_status 429 if { sc_http_req_rate(0) gt ${p.rateLimitRps} }`,
-    );
+    lines.push('  stick-table type ipv6 size 100k expire 10s store http_req_rate(1s)', '  http-request track-sc0 src');
+    lines.push(...deny('rate-limit', 429, `{ sc_http_req_rate(0) gt ${p.rateLimitRps} }`));
   }
-  if (p.maxBodyBytes > 0) lines.push(`  http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${p.maxBodyBytes} }`);
+  if (p.maxBodyBytes > 0) lines.push(...deny('body-size', 413, `{ req.hdr_val(content-length) gt ${p.maxBodyBytes} }`));
   return lines;
 }
 

@@ -66,14 +66,14 @@ test('random hosts, paths, names and annotation values never produce a configura
   for (let seed = 1; seed <= 40; seed++) {
     const { model } = translate({ objects: randomObjects(seed, cert), ingressClass: 'gatehouse', configMap: { name: 'gatehouse' }, now: new Date() });
     routes += model.routes.length;
-    const out = render({ model, slots: nextSlots(undefined, model), layout: L, listen: { address: '127.0.0.1', httpPort: 18080, httpsPort: 18443 } });
+    const out = render({ model, slots: nextSlots(undefined, model), layout: L, listen: { address: '127.0.0.1', httpPort: 18080, httpsPort: 18443 }, flows: true });
     for (const [path, text] of out.files) writeFileSync(path, text);
     writeFileSync(L.config, out.config);
     for (const bad of forbidden) assert.ok(!out.config.includes(bad), `seed ${seed}: configuration contains ${JSON.stringify(bad)}`);
     for (const [name, entries] of Object.entries(out.maps)) {
       for (const [k, v] of entries) {
         assert.match(k, /^[a-z0-9.*-]*(\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)?$/, `seed ${seed}: ${name} key ${JSON.stringify(k)}`);
-        assert.match(v, /^([a-z0-9.*-]+|[R-]:[a-z0-9.-]+(_[a-z0-9.-]+){3})$/, `seed ${seed}: ${name} value ${JSON.stringify(v)}`);
+        assert.match(v, /^([a-z0-9.*-]+|[R-]:[a-z0-9.-]+(_[a-z0-9.-]+){3}:(D|[EP]\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*))$/, `seed ${seed}: ${name} value ${JSON.stringify(v)}`);
       }
     }
     try {

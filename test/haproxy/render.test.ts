@@ -47,7 +47,7 @@ function fullModel(pem: string) {
 
 function input(stateDir: string, pem: string): RenderInput {
   const m = fullModel(pem);
-  return { model: m, slots: nextSlots(undefined, m), layout: layout(stateDir), listen: { address: '127.0.0.1', httpPort: 8080, httpsPort: 8443 } };
+  return { model: m, slots: nextSlots(undefined, m), layout: layout(stateDir), listen: { address: '127.0.0.1', httpPort: 8080, httpsPort: 8443 }, flows: true };
 }
 
 test('the rendered configuration matches the golden file', () => {
@@ -55,7 +55,7 @@ test('the rendered configuration matches the golden file', () => {
   const golden = join(goldenDir, 'full.cfg');
   if (process.env.UPDATE_GOLDEN) writeFileSync(golden, out.config);
   assert.equal(out.config, readFileSync(golden, 'utf8'));
-  assert.equal(out.files.get('/var/lib/gatehouse/maps/exact.map'), '*.example.com/static -:default_web_static_80\na.example.com/api R:shop_api_api_grpc\n');
+  assert.equal(out.files.get('/var/lib/gatehouse/maps/exact.map'), '*.example.com/static -:default_web_static_80:P/static\na.example.com/api R:shop_api_api_grpc:E/api\n');
   assert.equal(out.files.get('/var/lib/gatehouse/crt-list.txt'), '/var/lib/gatehouse/certs/default_web-tls.pem *.example.com a.example.com\n');
 });
 
