@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminHandler } from '../admin/server.js';
-import { compileFilters, FilterError, parseFilterJson } from './filter.js';
+import { compileFilters, FilterError, parseFilterJson, timeFilter } from './filter.js';
 import type { Flow } from './flow.js';
 import type { FlowRing } from './ring.js';
 
@@ -30,10 +30,7 @@ export function parseFlowQuery(params: URLSearchParams): FlowQuery {
   const since = date('since');
   const until = date('until');
   const filters = compileFilters(parseFilterJson(params.get('filters') ?? '[]'));
-  const inWindow = (f: Flow): boolean => {
-    const t = Date.parse(f.time);
-    return (!since || t >= since.getTime()) && (!until || t <= until.getTime());
-  };
+  const inWindow = timeFilter(since, until);
   return {
     last: lastText === null ? (follow ? 0 : 20) : Number(lastText),
     follow,

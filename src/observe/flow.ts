@@ -13,7 +13,7 @@ export interface Flow {
   /**
    * Why, for DENIED (`source-range`, `rate-limit`, `body-size`) and ERROR (`no-route`, `no-endpoint`,
    * `connect-failed`, `backend-timeout`, `backend-closed`, `bad-response`, `queue-timeout`,
-   * `client-timeout`, `client-aborted`, `proxy-error`, `tls-handshake`).
+   * `client-timeout`, `client-aborted`, `proxy-error`, `tls-handshake`, `connection-error`).
    */
   reason?: string;
   /** More words on the reason (HAProxy's or OpenSSL's error text). */

@@ -1,6 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { startEchoBackend, type EchoBackend } from '../helpers/backends.js';
 import { makeCert } from '../helpers/certs.js';
 import { request } from '../helpers/client.js';
@@ -8,6 +12,8 @@ import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { ingress, service, tlsSecret, yamlOf, type Obj } from '../helpers/manifests.js';
 import { waitFor } from '../helpers/wait.js';
 import type { Flow } from '../../src/observe/flow.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 /** An EndpointSlice of another Service naming the pod behind 127.0.0.1: the tests' client. */
 const clientPod: Obj = {
@@ -178,6 +184,18 @@ describe('flow log: every request and failed handshake is a flow', () => {
     assert.match(m, /gatehouse_tls_handshakes_total\{version="TLSv1\.3",outcome="success"\} [1-9]/);
     assert.match(m, /gatehouse_tls_handshakes_total\{version="[^"]*",outcome="failure"\} [1-9]/);
     assert.match(m, /gatehouse_http_request_duration_seconds_bucket\{le="\+Inf",namespace="default",ingress="web",service="web"\} [1-9]/);
+  });
+
+  test('gatehouse observe reads them from the running gateway: filters, --not, compact and json output', async () => {
+    const observe = async (args: string[]): Promise<string> =>
+      (await promisify(execFile)(process.execPath, [CLI, 'observe', '--server', `127.0.0.1:${gw.adminPort}`, '--last', '1000', ...args])).stdout;
+    const denied = (await observe(['--verdict', 'DENIED', '-o', 'json'])).trim().split('\n').map((l) => JSON.parse(l) as Flow);
+    assert.deepEqual(denied.map((f) => f.reason).sort(), ['body-size', 'source-range']);
+    const compact = await observe(['--ingress', 'default/web', '--not', '--http-status', '2+', '--http-path', '^/(none|api/upload)$']);
+    const lines = compact.trim().split('\n');
+    assert.equal(lines.length, 2, compact);
+    assert.match(lines.find((l) => l.includes('/none'))!, /503 ERROR.*no-endpoint/);
+    assert.match(lines.find((l) => l.includes('/api/upload'))!, /POST .*413 DENIED.*body-size/);
   });
 
   test('flows keep coming after a reload (the new worker connects to the flow socket)', async () => {
