@@ -3,6 +3,13 @@ import type { Flow } from './flow.js';
 
 const ROUTE = ['namespace', 'ingress', 'service'] as const;
 
+interface RouteChildren {
+  requests: { inc(): void };
+  duration: { observe(seconds: number): void };
+  bytesIn: { inc(n: number): void };
+  bytesOut: { inc(n: number): void };
+}
+
 /** Metrics made from flows: requests, latency and bytes per Ingress and Service, TLS handshakes, denials. */
 export class FlowMetrics {
   private readonly requests: Counter<'namespace' | 'ingress' | 'service' | 'code_class' | 'verdict'>;
@@ -30,18 +37,40 @@ export class FlowMetrics {
     this.denied = new Counter({ name: 'gatehouse_denied_requests_total', help: 'Requests denied, by the rule that denied them (source-range, rate-limit, body-size).', labelNames: ['reason'], registers });
   }
 
+  /** The metric children of each route and status, made once: prom-client checks and hashes labels on every call otherwise. */
+  private readonly children = new Map<string, RouteChildren>();
+
+  private child(flow: Flow, status: number): RouteChildren {
+    const namespace = flow.ingress?.namespace ?? '';
+    const ingress = flow.ingress?.name ?? '';
+    const service = flow.service?.name ?? '';
+    const codeClass = `${Math.floor(status / 100)}xx`;
+    const key = `${namespace}\0${ingress}\0${service}\0${codeClass}\0${flow.verdict}`;
+    let c = this.children.get(key);
+    if (!c) {
+      c = {
+        requests: this.requests.labels(namespace, ingress, service, codeClass, flow.verdict),
+        duration: this.duration.labels(namespace, ingress, service),
+        bytesIn: this.bytesIn.labels(namespace, ingress, service),
+        bytesOut: this.bytesOut.labels(namespace, ingress, service),
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
   record(flow: Flow, firstOfConnection: boolean): void {
-    const route = { namespace: flow.ingress?.namespace ?? '', ingress: flow.ingress?.name ?? '', service: flow.service?.name ?? '' };
     if (flow.tls && (firstOfConnection || !flow.http)) {
       const outcome = !flow.http ? 'failure' : flow.tls.resumed ? 'resumed' : 'success';
       this.handshakes.inc({ version: flow.tls.version || 'unknown', outcome });
       if (flow.tls.offloaded) this.offloaded.inc();
     }
     if (!flow.http) return;
-    this.requests.inc({ ...route, code_class: `${Math.floor(flow.http.status / 100)}xx`, verdict: flow.verdict });
-    if (flow.timings.totalMs !== null) this.duration.observe(route, flow.timings.totalMs / 1000);
-    this.bytesIn.inc(route, flow.http.bytesIn);
-    this.bytesOut.inc(route, flow.http.bytesOut);
+    const c = this.child(flow, flow.http.status);
+    c.requests.inc();
+    if (flow.timings.totalMs !== null) c.duration.observe(flow.timings.totalMs / 1000);
+    c.bytesIn.inc(flow.http.bytesIn);
+    c.bytesOut.inc(flow.http.bytesOut);
     if (flow.verdict === 'DENIED' && flow.reason) this.denied.inc({ reason: flow.reason });
   }
 }
