@@ -60,6 +60,7 @@ async function main(): Promise<number> {
     '  curl -ik --resolve demo.localhost:8443:127.0.0.1 https://demo.localhost:8443/api/users   # → api, with HSTS',
     '  curl -s http://127.0.0.1:9180/status | head -40                  # what is served, and what was rejected',
     '  curl -s http://127.0.0.1:9180/metrics | grep ^gatehouse_',
+    '  npx gatehouse observe --last 10                                   # what happened to those requests',
     '  npx gatehouse check --manifests examples/                         # the same checks, as a linter',
     'Edit examples/demo.yaml: the change is live within a second, without a restart.',
     '',
