@@ -4,6 +4,7 @@
  * (one Flow a line; kept open and streamed with follow=1), and prints each flow as it arrives.
  */
 import { request, type IncomingMessage } from 'node:http';
+import { hostPort } from '../haproxy/render.js';
 import type { Flow } from '../observe/flow.js';
 import { compileFilters, FILTER_FIELDS, FilterError, filtersFromArgs, parseTime, type FilterField, type FlowFilter } from '../observe/filter.js';
 import { formatCompact, formatFlow, formatTable, formatTableHeader } from '../observe/format.js';
@@ -148,7 +149,7 @@ export async function runObserve(
     return 0;
   }
   const { server, path, follow, output } = settings;
-  const address = `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  const address = hostPort({ address: server.host, port: server.port });
 
   return new Promise<number>((resolve) => {
     const collected: Flow[] = [];

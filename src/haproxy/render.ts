@@ -278,6 +278,7 @@ function serverLine(n: number, endpoint: Endpoint | null, options: string): { li
   return { line: `  server s${n} ${hostPort(endpoint)}${options}`, masked };
 }
 
-export function hostPort(e: Endpoint): string {
+/** `10.0.0.5:80`, `[fd00::5]:80`. */
+export function hostPort(e: { address: string; port: number }): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }

@@ -2,6 +2,8 @@
  * Flows as text for `gatehouse observe`: one readable line each (compact, like hubble's), one JSON
  * object per line (json), or aligned columns (table). Pure; no colors.
  */
+import { hostPort } from '../haproxy/render.js';
+import { displayName } from '../store/objects.js';
 import type { Flow } from './flow.js';
 
 export type FlowOutput = 'compact' | 'json' | 'table';
@@ -36,15 +38,8 @@ export function formatDuration(ms: number): string {
   return `${minutes}m${Math.round((ms - minutes * 60_000) / 1000)}s`;
 }
 
-/** `10.0.0.5:51234`, `[fd00::5]:51234`. */
-function hostPort(ip: string, port: number): string {
-  return `${ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip}:${port}`;
-}
-
-const ref = (r: { namespace: string; name: string }): string => `${r.namespace}/${r.name}`;
-
 function source(flow: Flow): string {
-  return hostPort(flow.source.ip, flow.source.port);
+  return hostPort({ address: flow.source.ip, port: flow.source.port });
 }
 
 function sourcePod(flow: Flow): string | undefined {
@@ -67,11 +62,11 @@ export function formatCompact(flow: Flow, options: FormatOptions = {}): string {
   const parts: string[] = [formatTime(flow.time, options), source(flow)];
   const pod = sourcePod(flow);
   if (pod !== undefined) parts.push(`(${pod})`);
-  parts.push('->', flow.ingress ? ref(flow.ingress) : '(no Ingress)');
+  parts.push('->', flow.ingress ? displayName(flow.ingress) : '(no Ingress)');
   if (flow.service) {
-    const svc = `Service ${ref(flow.service)}:${flow.service.port}`;
-    parts.push(`(${flow.endpoint ? `${svc}, ${hostPort(flow.endpoint.address, flow.endpoint.port)}` : svc})`);
-  } else if (flow.endpoint) parts.push(`(${hostPort(flow.endpoint.address, flow.endpoint.port)})`);
+    const svc = `Service ${displayName(flow.service)}:${flow.service.port}`;
+    parts.push(`(${flow.endpoint ? `${svc}, ${hostPort(flow.endpoint)}` : svc})`);
+  } else if (flow.endpoint) parts.push(`(${hostPort(flow.endpoint)})`);
   if (flow.http) {
     parts.push(flow.http.method, `${flow.host ?? ''}${flow.http.path}`, String(flow.http.status));
   } else if (flow.tls) {
@@ -104,15 +99,15 @@ export function tableCells(flow: Flow, options: FormatOptions = {}): string[] {
   return [
     formatTime(flow.time, options),
     pod !== undefined ? `${source(flow)} (${pod})` : source(flow),
-    flow.ingress ? ref(flow.ingress) : '-',
+    flow.ingress ? displayName(flow.ingress) : '-',
     flow.host ?? (flow.tls?.sni || '-'),
     flow.http?.method ?? (flow.tls ? 'TLS' : '-'),
     flow.http?.path ?? '-',
     flow.http ? String(flow.http.status) : '-',
     flow.verdict,
     reasonText(flow) ?? '-',
-    flow.service ? `${ref(flow.service)}:${flow.service.port}` : '-',
-    flow.endpoint ? hostPort(flow.endpoint.address, flow.endpoint.port) : '-',
+    flow.service ? `${displayName(flow.service)}:${flow.service.port}` : '-',
+    flow.endpoint ? hostPort(flow.endpoint) : '-',
     flow.timings.totalMs !== null ? formatDuration(flow.timings.totalMs) : '-',
   ];
 }
