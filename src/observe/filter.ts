@@ -246,13 +246,14 @@ export function filtersFromArgs(argv: readonly string[]): { filters: FlowFilter[
       value = next;
       i++;
     }
-    const values = name === 'http-path' ? [value] : value.split(',');
+    // a regular expression is taken whole, spaces included; other values are split and trimmed
+    const values = name === 'http-path' ? [value] : value.split(',').map((v) => v.trim());
     if (values.some((v) => v.trim() === '')) throw new FilterError(`--${name} ${JSON.stringify(value)}: an empty value: write --${name} A or --${name} A,B`);
     const negate = negateNext !== undefined;
     negateNext = undefined;
     const same = filters.find((f) => f.field === name && f.negate === negate);
-    if (same) same.values.push(...values.map((v) => v.trim()));
-    else filters.push({ field: name, values: values.map((v) => (name === 'http-path' ? v : v.trim())), negate });
+    if (same) same.values.push(...values);
+    else filters.push({ field: name, values, negate });
   }
   if (negateNext !== undefined) throw new FilterError('--not at the end: put it right before the filter flag it negates, e.g. --not --verdict FORWARDED');
   return { filters, rest };

@@ -208,6 +208,12 @@ describe('filtersFromArgs', () => {
     ]);
     assert.deepEqual(rest, ['--server', '127.0.0.1:1', '-o', 'json', '--follow']);
   });
+  it('a repeated --http-path keeps each expression whole, spaces included; other repeats are trimmed', () => {
+    assert.deepEqual(filtersFromArgs(['--http-path', '^/a$', '--http-path', ' b ', '--verdict', 'DENIED', '--verdict', ' ERROR ']).filters, [
+      f('http-path', ['^/a$', ' b ']),
+      f('verdict', ['DENIED', 'ERROR']),
+    ]);
+  });
   it('stops at --', () => {
     assert.deepEqual(filtersFromArgs(['--', '--verdict', 'x']), { filters: [], rest: ['--', '--verdict', 'x'] });
   });
