@@ -165,13 +165,18 @@ describe('flow log: every request and failed handshake is a flow', () => {
     const reader = res.body!.getReader();
     await request(gw.httpPort, { host: 'web.example.com', path: '/followed' });
     let text = '';
-    const deadline = Date.now() + 5000;
-    while (!text.includes('\n') && Date.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
+    // a read waits for data: the deadline aborts the stream, so a flow that never comes fails the test
+    const deadline = setTimeout(() => controller.abort(), 5000);
+    try {
+      while (!text.includes('\n')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+    } finally {
+      clearTimeout(deadline);
+      controller.abort();
     }
-    controller.abort();
     const f = JSON.parse(text.split('\n')[0]!) as Flow;
     assert.equal(f.http?.path, '/followed');
   });
