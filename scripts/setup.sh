@@ -2,7 +2,7 @@
 # Installs what Gatehouse needs and is missing: HAProxy, openssl and curl from Debian, npm packages.
 # With --bench, also the benchmarks' load generators and references (h2load, wrk, nginx, a C compiler and
 # OpenSSL's headers for bench/tools/); with --test, those (CI runs every benchmark briefly) and the
-# software TPM stack.
+# software TPM stack and Chromium for the dashboard test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=false
@@ -34,6 +34,8 @@ if $tests; then
   ossl_modules=${ossl_modules:-/usr/lib/$(uname -m)-linux-gnu/ossl-modules}
   [ -f "$ossl_modules/tpm2.so" ] || missing+=(tpm2-openssl)
   [ -f "${ossl_modules%/ossl-modules}/libtss2-tcti-tabrmd.so.0" ] || missing+=(libtss2-tcti-tabrmd0)
+  # The dashboard test (test/e2e/dashboard.test.ts) drives Debian's Chromium with playwright-core.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
