@@ -37,6 +37,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 # The device plugin reads its gRPC API (.proto) at run time, relative to dist/src/deviceplugin/.
 COPY --from=build /src/src/deviceplugin/proto ./src/deviceplugin/proto
+# The admin port's dashboard page, read at run time relative to dist/src/admin/.
+COPY --from=build /src/src/admin/dashboard ./src/admin/dashboard
 # Numeric, so the kubelet can check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8080 8443 9180

@@ -9,6 +9,7 @@ import { probeCapabilities, type HaproxyCapabilities } from '../crypto/capabilit
 import { describeDevices, detectDevices } from '../crypto/devices.js';
 import { OffloadResolver } from '../crypto/resolver.js';
 import { checkFlagSettings, SETTINGS } from '../translate/settings.js';
+import { dashboardHandlers } from '../admin/dashboard.js';
 import { startAdminServer, type AdminHandler } from '../admin/server.js';
 import { Gateway, type AppliedState } from '../gateway/gateway.js';
 import { DataPlane, type Log } from '../haproxy/dataplane.js';
@@ -153,7 +154,7 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
   });
   const ready = () => gateway.ready && (opts.ready?.() ?? true);
   const status = () => ({ ...gateway.status(), ready: ready(), ...opts.status?.() });
-  const handlers: Record<string, AdminHandler> = flows ? { '/flows': flows.handler } : {};
+  const handlers: Record<string, AdminHandler> = { ...dashboardHandlers(), ...(flows ? { '/flows': flows.handler } : {}) };
   const admin = await startAdminServer(values['admin-port'], { ready, status, handlers }, metrics, values['admin-address']);
   return {
     files,
