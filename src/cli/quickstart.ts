@@ -62,6 +62,7 @@ async function main(): Promise<number> {
     '  curl -s http://127.0.0.1:9180/metrics | grep ^gatehouse_',
     '  npx gatehouse observe --last 10                                   # what happened to those requests',
     '  npx gatehouse check --manifests examples/                         # the same checks, as a linter',
+    'Open http://127.0.0.1:9180/ in a browser for the dashboard: routes, certificates, live flows.',
     'Edit examples/demo.yaml: the change is live within a second, without a restart.',
     '',
   ].join('\n');
