@@ -3,9 +3,9 @@
  * `gatehouse <command> [flags]`: finds the command in the table and runs it. Exit codes: what the
  * command returns (0 ok, 1 problems found / failed, 2 usage mistakes).
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { runCheck } from './check.js';
+import { version } from './version.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
@@ -15,12 +15,6 @@ const stdout = (s: string): void => {
 const stderr = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
-
-export function version(): string {
-  // dist/src/cli/main.js → the package root, in the repository and in the installed package.
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-}
 
 export const commands: Record<string, Command> = {
   run: { summary: 'Run the gateway with Kubernetes YAML files as its source', run: async (argv) => (await import('./run.js')).runGateway(argv) },

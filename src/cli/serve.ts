@@ -19,6 +19,8 @@ import type { StoredObject } from '../store/objects.js';
 import { portFlag, UsageError, type FlagValues, type StringFlag } from './args.js';
 import { jsonLog } from './log.js';
 import { FlowLog } from '../observe/flow-log.js';
+import { otlpLogsUrl, OtlpFlowExporter } from '../observe/otlp.js';
+import { version } from './version.js';
 
 /** A flag that sets the default of a ConfigMap setting (SETTINGS entries marked `flag`). */
 function settingFlag(name: string): StringFlag {
@@ -37,6 +39,7 @@ export const servingFlags = {
   'ingress-class': { type: 'string', default: 'gatehouse', valueName: 'NAME', description: 'The IngressClass this gateway serves' },
   haproxy: { type: 'string', default: 'haproxy', valueName: 'PATH', description: 'The HAProxy binary' },
   'flow-buffer': { type: 'integer', default: 65536, min: 0, max: 10_000_000, valueName: 'N', description: 'Flows kept for /flows, gatehouse observe and the dashboard (each request and failed TLS handshake is one); 0 turns the flow log off' },
+  'otlp-endpoint': { type: 'string', valueName: 'URL', description: 'Also send each flow as an OpenTelemetry log record to this OTLP/HTTP collector (http://HOST:4318; /v1/logs is added unless the path ends with it). Default: off' },
   'dev-root': { type: 'string', default: '/dev', valueName: 'DIR', description: 'Where to look for accelerator devices (vfio/<group>, tpmrm<n>)' },
   'crypto-offload': settingFlag('crypto-offload'),
   'ssl-provider': settingFlag('ssl-provider'),
@@ -71,6 +74,14 @@ export interface ServingSetup {
 export async function checkServingFlags(values: ServingValues): Promise<ServingSetup> {
   for (const flag of ['listen-address', 'admin-address'] as const) {
     if (!isIPv4(values[flag])) throw new UsageError(`--${flag} ${values[flag]} is not an IPv4 address: give one such as 0.0.0.0 or 127.0.0.1`);
+  }
+  if (values['otlp-endpoint'] !== undefined) {
+    if (values['flow-buffer'] === 0) throw new UsageError('--otlp-endpoint exports the flow log, which --flow-buffer 0 turns off: remove one of them');
+    try {
+      otlpLogsUrl(values['otlp-endpoint']);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   }
   const settingDefaults: Record<string, string> = {};
   for (const { name, flag } of SETTINGS) {
@@ -127,6 +138,8 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
   });
   const flows = values['flow-buffer'] > 0 ? new FlowLog(values['flow-buffer'], metrics.registry, log) : undefined;
   await flows?.start(files.flowSocket);
+  const otlp = flows && values['otlp-endpoint'] !== undefined ? new OtlpFlowExporter(values['otlp-endpoint'], version(), metrics.registry, log) : undefined;
+  if (flows && otlp) flows.onFlow = (flow) => otlp.export(flow);
   const offload = new OffloadResolver({ binary: values.haproxy, devices, dir: runDir, log, metrics });
   const dataplane = new DataPlane({
     layout: files,
@@ -167,6 +180,7 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
     async stop() {
       await dataplane.stop();
       await flows?.stop();
+      await otlp?.stop();
       await admin.close();
     },
   };

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Log } from '../haproxy/dataplane.js';
 import type { Backend } from '../model/types.js';
+import type { Flow } from './flow.js';
 import type { StoredObject } from '../store/objects.js';
 import type { AdminHandler } from '../admin/server.js';
 import { flowsHandler } from './api.js';
@@ -18,6 +19,8 @@ export class FlowLog {
   private context: FlowContext = { backends: new Map(), pods: new Map(), offloaded: false };
   private receiver: { close(): Promise<void> } | undefined;
   unreadable = 0;
+  /** Called with every flow after it is recorded (the OTLP export). */
+  onFlow: ((flow: Flow) => void) | undefined;
 
   constructor(capacity: number, registry: Registry, private readonly log: Log) {
     this.ring = new FlowRing(capacity);
@@ -43,6 +46,7 @@ export class FlowLog {
     const flow = toFlow(parsed, this.context);
     this.metrics.record(flow, parsed.type === 'request' && parsed.firstOfConnection);
     this.ring.push(flow);
+    this.onFlow?.(flow);
   }
 
   async stop(): Promise<void> {
