@@ -23,6 +23,8 @@ export interface RequestOptions {
   /** TLS with this SNI (no SNI when ''); certificates are not verified. */
   tls?: { servername: string };
   timeoutMs?: number;
+  /** The client's address (any of 127.0.0.0/8), as a pod at that address would connect. */
+  localAddress?: string;
 }
 
 /** One request to 127.0.0.1:`port` with a fresh connection, a real Node HTTP(S) client. */
@@ -30,7 +32,7 @@ export function request(port: number, opts: RequestOptions = {}): Promise<Reply>
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: 'close', ...(opts.headers ?? {}) };
     if (opts.host !== undefined) headers.host = opts.host;
-    const common = { host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers, agent: false as const, timeout: opts.timeoutMs ?? 5000 };
+    const common = { host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers, agent: false as const, timeout: opts.timeoutMs ?? 5000, localAddress: opts.localAddress };
     const req = opts.tls
       ? https.request({ ...common, servername: opts.tls.servername || undefined, rejectUnauthorized: false })
       : http.request(common);
