@@ -14,9 +14,14 @@ export interface FlowContext {
   offloaded: boolean;
 }
 
-/** Pod addresses from EndpointSlices (endpoints whose targetRef is a Pod): who an in-cluster client is. */
+/**
+ * Pod addresses from EndpointSlices (endpoints whose targetRef is a Pod): who an in-cluster client is.
+ * An address that two different pods claim names neither: host-network pods all have their node's
+ * address (and so does traffic SNATed on that node), and a flow must not name a pod it may not be from.
+ */
 export function podsByAddress(objects: readonly StoredObject[]): Map<string, { namespace: string; name: string }> {
   const pods = new Map<string, { namespace: string; name: string }>();
+  const shared = new Set<string>();
   for (const o of objects) {
     if (o.kind !== 'EndpointSlice' || !Array.isArray(o.raw['endpoints'])) continue;
     for (const ep of o.raw['endpoints'] as unknown[]) {
@@ -24,9 +29,16 @@ export function podsByAddress(objects: readonly StoredObject[]): Map<string, { n
       const { addresses, targetRef } = ep as { addresses?: unknown; targetRef?: { kind?: unknown; name?: unknown; namespace?: unknown } };
       if (!Array.isArray(addresses) || targetRef?.kind !== 'Pod' || typeof targetRef.name !== 'string') continue;
       const namespace = typeof targetRef.namespace === 'string' ? targetRef.namespace : o.namespace;
-      for (const a of addresses) if (typeof a === 'string') pods.set(a.toLowerCase(), { namespace, name: targetRef.name });
+      for (const a of addresses) {
+        if (typeof a !== 'string') continue;
+        const key = a.toLowerCase();
+        const known = pods.get(key);
+        if (known && (known.namespace !== namespace || known.name !== targetRef.name)) shared.add(key);
+        else pods.set(key, { namespace, name: targetRef.name });
+      }
     }
   }
+  for (const key of shared) pods.delete(key);
   return pods;
 }
 

@@ -8,6 +8,8 @@ export interface Reply {
   body: string;
   /** The backend that answered (from the echo backend's `x-backend` header). */
   backend: string | undefined;
+  /** The client socket's own port, as the gateway sees it as the source port. */
+  localPort: number | undefined;
   /** Common name of the certificate the server presented (TLS only). */
   certCN?: string | string[] | undefined;
   alpn?: string | false | null;
@@ -40,12 +42,13 @@ export function request(port: number, opts: RequestOptions = {}): Promise<Reply>
     req.on('error', reject);
     req.on('response', (res) => {
       const socket = res.socket as TLSSocket;
+      const localPort = socket.localPort;
       const tls = opts.tls ? { certCN: socket.getPeerCertificate().subject?.CN, alpn: socket.alpnProtocol, tlsVersion: socket.getProtocol() } : {};
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, backend: res.headers['x-backend'] as string | undefined, ...tls });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, backend: res.headers['x-backend'] as string | undefined, localPort, ...tls });
       });
     });
     req.end(opts.body);
