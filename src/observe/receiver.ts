@@ -37,29 +37,55 @@ export async function startFlowReceiver(path: string, onLine: (line: string) => 
   };
 }
 
-/** A reader of octet-counted frames: feed it chunks, it calls `onFrame` with each whole message. */
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const MAX_FRAME = FLOW_LINE_MAX + 512;
+
+/**
+ * A reader of octet-counted frames: feed it chunks, it calls `onFrame` with each whole message (without
+ * its final newline). Each message is decoded straight from the chunk; only a frame cut by the chunk's
+ * end is copied, once, when the next chunk completes it.
+ */
 export function octetCounted(onFrame: (text: string) => void, onError: (why: string) => void): (chunk: Buffer) => void {
-  let pending: Buffer = Buffer.alloc(0);
+  let pending: Buffer | undefined;
   let broken = false;
   return (chunk) => {
     if (broken) return;
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    for (;;) {
-      const space = pending.indexOf(0x20);
+    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = undefined;
+    let at = 0;
+    while (at < buf.length) {
+      const space = buf.indexOf(SPACE, at);
       if (space === -1) {
-        if (pending.length > 8) fail(`no message length in ${JSON.stringify(pending.subarray(0, 16).toString('latin1'))}`);
+        if (buf.length - at > 8) return fail(`no message length in ${JSON.stringify(buf.subarray(at, at + 16).toString('latin1'))}`);
+        pending = buf.subarray(at);
         return;
       }
-      const digits = pending.subarray(0, space).toString('latin1');
-      if (!/^[1-9]\d{0,5}$/.test(digits) || Number(digits) > FLOW_LINE_MAX + 512) return fail(`bad message length ${JSON.stringify(digits.slice(0, 16))}`);
-      const end = space + 1 + Number(digits);
-      if (pending.length < end) return;
-      onFrame(pending.subarray(space + 1, end).toString('utf8').replace(/\n$/, ''));
-      pending = pending.subarray(end);
+      const length = messageLength(buf, at, space);
+      if (length === undefined) return fail(`bad message length ${JSON.stringify(buf.subarray(at, space).toString('latin1').slice(0, 16))}`);
+      const end = space + 1 + length;
+      if (buf.length < end) {
+        pending = buf.subarray(at);
+        return;
+      }
+      onFrame(buf.toString('utf8', space + 1, buf[end - 1] === NEWLINE ? end - 1 : end));
+      at = end;
     }
   };
   function fail(why: string): void {
     broken = true;
     onError(why);
   }
+}
+
+/** The decimal length in `buf[from, to)`: 1 to 6 digits, no leading zero, at most MAX_FRAME. */
+function messageLength(buf: Buffer, from: number, to: number): number | undefined {
+  if (to === from || to - from > 6 || buf[from] === 0x30) return undefined;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n <= MAX_FRAME ? n : undefined;
 }
