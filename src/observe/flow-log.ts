@@ -4,7 +4,7 @@ import type { Backend } from '../model/types.js';
 import type { StoredObject } from '../store/objects.js';
 import type { AdminHandler } from '../admin/server.js';
 import { flowsHandler } from './api.js';
-import { podsByAddress, toFlow, type FlowContext } from './enrich.js';
+import { flowContext, toFlow, type FlowContext } from './enrich.js';
 import { parseFlowLog } from './log-format.js';
 import { FlowMetrics } from './metrics.js';
 import { startFlowReceiver } from './receiver.js';
@@ -15,7 +15,7 @@ export class FlowLog {
   readonly ring: FlowRing;
   readonly handler: AdminHandler;
   private readonly metrics: FlowMetrics;
-  private context: FlowContext = { backends: new Map(), pods: new Map(), offloaded: false };
+  private context: FlowContext = flowContext([], [], false);
   private receiver: { close(): Promise<void> } | undefined;
   unreadable = 0;
 
@@ -31,7 +31,7 @@ export class FlowLog {
 
   /** What the next lines are read against: call after every apply. */
   update(backends: readonly Backend[], objects: readonly StoredObject[], offloaded: boolean): void {
-    this.context = { backends: new Map(backends.map((b) => [b.name, b])), pods: podsByAddress(objects), offloaded };
+    this.context = flowContext(backends, objects, offloaded);
   }
 
   line(text: string): void {
