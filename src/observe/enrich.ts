@@ -4,17 +4,20 @@ import { parseRouteValue } from '../haproxy/maps.js';
 import type { Backend } from '../model/types.js';
 import type { StoredObject } from '../store/objects.js';
 import type { Flow, Verdict } from './flow.js';
-import type { ConnectionErrorLog, FlowLog, RequestLog } from './log-format.js';
+import { parseFlowLog, type ConnectionErrorLog, type FlowLog, type RequestLog } from './log-format.js';
+
+type Pod = Readonly<{ namespace: string; name: string }>;
+type Rule = Readonly<NonNullable<Flow['rule']>>;
 
 /** The Ingress and Service a flow through one backend names: made once per backend and apply, shared by its flows. */
-interface Served {
+export interface Served {
   ingress: Readonly<{ namespace: string; name: string }>;
   service: Readonly<{ namespace: string; name: string; port: string }>;
 }
 
 /** What a route value (`txn.route`) names: its rule, and the backend's Ingress and Service when the model has it. */
 interface RouteInfo {
-  rule: Readonly<{ pathType: 'Exact' | 'Prefix' | 'Default'; path: string }>;
+  rule: Rule;
   served: Served | undefined;
 }
 
@@ -26,7 +29,7 @@ interface RouteInfo {
 export interface FlowContext {
   /** By backend name. */
   backends: ReadonlyMap<string, Served>;
-  pods: ReadonlyMap<string, Readonly<{ namespace: string; name: string }>>;
+  pods: ReadonlyMap<string, Pod>;
   /** TLS private-key work is done by an accelerator now (crypto/). */
   offloaded: boolean;
   /** Route values already read, by value (undefined: not a route value), filled as lines come. */
@@ -48,8 +51,8 @@ export function flowContext(backends: readonly Backend[], objects: readonly Stor
 }
 
 /** Pod addresses from EndpointSlices (endpoints whose targetRef is a Pod): who an in-cluster client is. */
-export function podsByAddress(objects: readonly StoredObject[]): Map<string, Readonly<{ namespace: string; name: string }>> {
-  const pods = new Map<string, Readonly<{ namespace: string; name: string }>>();
+export function podsByAddress(objects: readonly StoredObject[]): Map<string, Pod> {
+  const pods = new Map<string, Pod>();
   for (const o of objects) {
     if (o.kind !== 'EndpointSlice' || !Array.isArray(o.raw['endpoints'])) continue;
     for (const ep of o.raw['endpoints'] as unknown[]) {
@@ -63,12 +66,59 @@ export function podsByAddress(objects: readonly StoredObject[]): Map<string, Rea
   return pods;
 }
 
-export function toFlow(log: FlowLog, ctx: FlowContext): Flow {
-  return log.type === 'request' ? requestFlow(log, ctx) : connectionErrorFlow(log, ctx);
+/**
+ * What the gateway adds to a log line: looked up when the line comes, in the model being served then
+ * (it may have changed by the time the flow is read).
+ */
+export interface Added {
+  verdict: Verdict;
+  reason: string | undefined;
+  /** The Ingress and Service of the backend. */
+  served: Served | undefined;
+  rule: Rule | undefined;
+  /** The client's pod. */
+  pod: Pod | undefined;
+  /** TLS private-key work was offloaded at the time. */
+  offloaded: boolean;
+  /** The flow's id when the line has none (a failed handshake): made once, so that every read of the flow has the same. */
+  id: string | undefined;
 }
 
-function source(ip: string, port: number, ctx: FlowContext): Flow['source'] {
-  const pod = ctx.pods.size > 0 ? ctx.pods.get(ip.toLowerCase()) : undefined;
+/**
+ * A flow as the ring keeps it: the log line and what the gateway added to it. The Flow itself, a dozen
+ * objects, is made by toFlow() when it is read (and for followers, as it comes), so that the ring holds
+ * three objects per flow and the garbage collector has far less to move and mark.
+ */
+export class KeptFlow {
+  constructor(
+    private readonly line: string,
+    readonly added: Added,
+  ) {}
+
+  toFlow(): Flow {
+    const log = parseFlowLog(this.line);
+    if (!log) throw new Error(`flow log: a line read before is not a flow now: ${this.line.slice(0, 200)}`);
+    return toFlow(log, this.added);
+  }
+}
+
+/** The lookups of a line, done as it comes: what toFlow() will add to it. */
+export function addTo(log: FlowLog, ctx: FlowContext): Added {
+  const pod = ctx.pods.size > 0 ? ctx.pods.get(log.clientIp.toLowerCase()) : undefined;
+  if (log.type === 'connection-error') {
+    return { verdict: 'ERROR', reason: log.tlsError ? 'tls-handshake' : 'connection-error', served: undefined, rule: undefined, pod, offloaded: false, id: randomUUID() };
+  }
+  const info = log.route === undefined ? undefined : route(log.route, ctx);
+  const { verdict, reason } = judge(log);
+  return { verdict, reason, served: ctx.backends.get(log.backend) ?? info?.served, rule: info?.rule, pod, offloaded: ctx.offloaded, id: log.id ? undefined : randomUUID() };
+}
+
+/** The flow of a line, from what was added to it. Pure. */
+export function toFlow(log: FlowLog, added: Added): Flow {
+  return log.type === 'request' ? requestFlow(log, added) : connectionErrorFlow(log, added);
+}
+
+function source(ip: string, port: number, pod: Pod | undefined): Flow['source'] {
   return pod ? { ip, port, namespace: pod.namespace, pod: pod.name } : { ip, port };
 }
 
@@ -99,19 +149,17 @@ export function isoTime(ms: number): string {
 const step = (ms: number): number | null => (ms >= 0 ? ms : null);
 
 // Every flow of a request has the same keys in the same order (absent ones undefined, which JSON leaves out).
-function requestFlow(log: RequestLog, ctx: FlowContext): Flow {
-  const rule = log.route === undefined ? undefined : route(log.route, ctx);
-  const served = ctx.backends.get(log.backend) ?? rule?.served;
-  const { verdict, reason } = judge(log);
+function requestFlow(log: RequestLog, added: Added): Flow {
+  const { served } = added;
   return {
     time: isoTime(log.timeMs),
-    id: log.id || randomUUID(),
-    verdict,
-    reason,
-    source: source(log.clientIp, log.clientPort, ctx),
+    id: log.id || added.id || '',
+    verdict: added.verdict,
+    reason: added.reason,
+    source: source(log.clientIp, log.clientPort, added.pod),
     ingress: served?.ingress,
     host: log.host,
-    rule: rule?.rule,
+    rule: added.rule,
     service: served?.service,
     endpoint: log.server && log.serverIp && log.serverPort > 0 ? { address: log.serverIp, port: log.serverPort } : undefined,
     http: { method: log.method, path: log.path, status: log.status, bytesIn: log.bytesIn, bytesOut: log.bytesOut },
@@ -129,7 +177,7 @@ function requestFlow(log: RequestLog, ctx: FlowContext): Flow {
           cipher: log.tlsCipher ?? '',
           sni: log.sni ?? '',
           resumed: log.resumed,
-          offloaded: ctx.offloaded && log.firstOfConnection && !log.resumed,
+          offloaded: added.offloaded && log.firstOfConnection && !log.resumed,
         }
       : undefined,
   };
@@ -162,14 +210,14 @@ export function judge(log: Pick<RequestLog, 'termination' | 'status' | 'deny' | 
   }
 }
 
-function connectionErrorFlow(log: ConnectionErrorLog, ctx: FlowContext): Flow {
+function connectionErrorFlow(log: ConnectionErrorLog, added: Added): Flow {
   return {
     time: isoTime(log.timeMs),
-    id: randomUUID(),
-    verdict: 'ERROR',
-    reason: log.tlsError ? 'tls-handshake' : 'connection-error',
+    id: added.id ?? '',
+    verdict: added.verdict,
+    reason: added.reason,
     detail: log.tlsError ? `${log.error}: ${log.tlsError}` : log.error,
-    source: source(log.clientIp, log.clientPort, ctx),
+    source: source(log.clientIp, log.clientPort, added.pod),
     timings: { tlsHandshakeMs: null, queueMs: null, connectMs: null, responseMs: null, totalMs: null },
     ...(log.tlsVersion || log.sni ? { tls: { version: log.tlsVersion ?? '', cipher: '', sni: log.sni ?? '', resumed: false, offloaded: false } } : {}),
   };

@@ -4,7 +4,7 @@ import type { Backend } from '../model/types.js';
 import type { StoredObject } from '../store/objects.js';
 import type { AdminHandler } from '../admin/server.js';
 import { flowsHandler } from './api.js';
-import { flowContext, toFlow, type FlowContext } from './enrich.js';
+import { addTo, flowContext, KeptFlow, type FlowContext } from './enrich.js';
 import { parseFlowLog } from './log-format.js';
 import { FlowMetrics } from './metrics.js';
 import { startFlowReceiver } from './receiver.js';
@@ -40,8 +40,10 @@ export class FlowLog {
       if (this.unreadable++ === 0) this.log('warn', 'flow log: a line HAProxy sent is not a flow; it is skipped (reported once)', { line: text.slice(0, 200) });
       return;
     }
-    const flow = toFlow(parsed, this.context);
-    this.metrics.record(flow, parsed.type === 'request' && parsed.firstOfConnection);
+    // toFlow in two steps: what the gateway adds is looked up in the model now, and the Flow is made
+    // when it is read, by flow.toFlow() (the ring's followers get it made as it comes)
+    const flow = new KeptFlow(text, addTo(parsed, this.context));
+    this.metrics.record(parsed, flow.added);
     this.ring.push(flow);
   }
 

@@ -245,8 +245,13 @@ function errorLog(f: FieldReader): ConnectionErrorLog | undefined {
   return { type: 'connection-error', timeMs, clientIp, clientPort, error, tlsError, tlsVersion, sni };
 }
 
+/** The largest time a Date holds (in ms from the epoch, either way): a damaged line's time can be anything. */
+const MAX_TIME_MS = 8.64e15;
+
 function time(seconds: number | undefined, ms: number | undefined): number | undefined {
-  return seconds === undefined || ms === undefined ? undefined : seconds * 1000 + ms;
+  if (seconds === undefined || ms === undefined) return undefined;
+  const t = seconds * 1000 + ms;
+  return Math.abs(t) <= MAX_TIME_MS ? t : undefined;
 }
 
 /** HAProxy writes an absent string as `-` or as nothing. */

@@ -1,7 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Flow } from './flow.js';
+import type { Added, Served } from './enrich.js';
+import type { Verdict } from './flow.js';
+import type { FlowLog } from './log-format.js';
 
 const ROUTE = ['namespace', 'ingress', 'service'] as const;
+const VERDICTS: readonly Verdict[] = ['FORWARDED', 'REDIRECTED', 'DENIED', 'ERROR'];
+/** Stands for "no Ingress and Service" where a Served object is the key. */
+const NO_ROUTE: Served = Object.freeze({ ingress: Object.freeze({ namespace: '', name: '' }), service: Object.freeze({ namespace: '', name: '', port: '' }) });
 
 type RouteLabel = (typeof ROUTE)[number];
 
@@ -46,19 +51,33 @@ export class FlowMetrics {
     this.denied = new Counter({ name: 'gatehouse_denied_requests_total', help: 'Requests denied, by the rule that denied them (source-range, rate-limit, body-size).', labelNames: ['reason'], registers });
   }
 
-  /** Each route and status, made once. */
+  /** Each route and status, made once: what the counters take when collected. */
   private readonly children = new Map<string, RouteCounts>();
+  /**
+   * The same by the Served object a flow was enriched with (one per backend and apply; NO_ROUTE for none),
+   * then by status class and verdict: no text is made per request to find them.
+   */
+  private readonly byServed = new WeakMap<Served, Map<number, RouteCounts>>();
 
-  private child(flow: Flow, status: number): RouteCounts {
-    const namespace = flow.ingress?.namespace ?? '';
-    const ingress = flow.ingress?.name ?? '';
-    const service = flow.service?.name ?? '';
+  private child(served: Served | undefined, status: number, verdict: Verdict): RouteCounts {
+    let mine = this.byServed.get(served ?? NO_ROUTE);
+    if (!mine) this.byServed.set(served ?? NO_ROUTE, (mine = new Map()));
+    const index = Math.floor(status / 100) * VERDICTS.length + VERDICTS.indexOf(verdict);
+    let c = mine.get(index);
+    if (!c) mine.set(index, (c = this.childByLabels(served, status, verdict)));
+    return c;
+  }
+
+  private childByLabels(served: Served | undefined, status: number, verdict: Verdict): RouteCounts {
+    const namespace = served?.ingress.namespace ?? '';
+    const ingress = served?.ingress.name ?? '';
+    const service = served?.service.name ?? '';
     const codeClass = `${Math.floor(status / 100)}xx`;
-    const key = `${namespace}\0${ingress}\0${service}\0${codeClass}\0${flow.verdict}`;
+    const key = `${namespace}\0${ingress}\0${service}\0${codeClass}\0${verdict}`;
     let c = this.children.get(key);
     if (!c) {
       c = {
-        requestLabels: { namespace, ingress, service, code_class: codeClass, verdict: flow.verdict },
+        requestLabels: { namespace, ingress, service, code_class: codeClass, verdict },
         routeLabels: { namespace, ingress, service },
         requests: 0,
         bytesIn: 0,
@@ -70,19 +89,22 @@ export class FlowMetrics {
     return c;
   }
 
-  record(flow: Flow, firstOfConnection: boolean): void {
-    if (flow.tls && (firstOfConnection || !flow.http)) {
-      const outcome = !flow.http ? 'failure' : flow.tls.resumed ? 'resumed' : 'success';
-      this.handshakes.inc({ version: flow.tls.version || 'unknown', outcome });
-      if (flow.tls.offloaded) this.offloaded.inc();
+  /** One log line and what the gateway added to it (the same figures its Flow has). */
+  record(log: FlowLog, added: Added): void {
+    if (log.type === 'connection-error') {
+      if (log.tlsVersion || log.sni) this.handshakes.inc({ version: log.tlsVersion || 'unknown', outcome: 'failure' });
+      return;
     }
-    if (!flow.http) return;
-    const c = this.child(flow, flow.http.status);
+    if (log.tls && log.firstOfConnection) {
+      this.handshakes.inc({ version: log.tlsVersion || 'unknown', outcome: log.resumed ? 'resumed' : 'success' });
+      if (added.offloaded && !log.resumed) this.offloaded.inc();
+    }
+    const c = this.child(added.served, log.status, added.verdict);
     c.requests++;
-    if (flow.timings.totalMs !== null) c.duration.observe(flow.timings.totalMs / 1000);
-    c.bytesIn += flow.http.bytesIn;
-    c.bytesOut += flow.http.bytesOut;
-    if (flow.verdict === 'DENIED' && flow.reason) this.denied.inc({ reason: flow.reason });
+    if (log.timings.Ta >= 0) c.duration.observe(log.timings.Ta / 1000);
+    c.bytesIn += log.bytesIn;
+    c.bytesOut += log.bytesOut;
+    if (added.verdict === 'DENIED' && added.reason) this.denied.inc({ reason: added.reason });
   }
 
   /** Adds what the requests counted since the last time to the counters: called when any of them is collected. */
