@@ -4,11 +4,10 @@ import type { Verdict } from './flow.js';
 import type { FlowLog } from './log-format.js';
 
 const ROUTE = ['namespace', 'ingress', 'service'] as const;
+type RouteLabel = (typeof ROUTE)[number];
 const VERDICTS: readonly Verdict[] = ['FORWARDED', 'REDIRECTED', 'DENIED', 'ERROR'];
 /** Stands for "no Ingress and Service" where a Served object is the key. */
 const NO_ROUTE: Served = Object.freeze({ ingress: Object.freeze({ namespace: '', name: '' }), service: Object.freeze({ namespace: '', name: '', port: '' }) });
-
-type RouteLabel = (typeof ROUTE)[number];
 
 /**
  * One route and status: what its requests added since the last scrape, which the counters take when they
@@ -23,12 +22,12 @@ interface RouteCounts {
   duration: { observe(seconds: number): void };
 }
 
-/** Metrics made from flows: requests, latency and bytes per Ingress and Service, TLS handshakes, denials. */
+/** Metrics made from the flow log's lines: requests, latency and bytes per Ingress and Service, TLS handshakes, denials. */
 export class FlowMetrics {
-  private readonly requests: Counter<'namespace' | 'ingress' | 'service' | 'code_class' | 'verdict'>;
-  private readonly duration: Histogram<(typeof ROUTE)[number]>;
-  private readonly bytesIn: Counter<(typeof ROUTE)[number]>;
-  private readonly bytesOut: Counter<(typeof ROUTE)[number]>;
+  private readonly requests: Counter<RouteLabel | 'code_class' | 'verdict'>;
+  private readonly duration: Histogram<RouteLabel>;
+  private readonly bytesIn: Counter<RouteLabel>;
+  private readonly bytesOut: Counter<RouteLabel>;
   private readonly handshakes: Counter<'version' | 'outcome'>;
   private readonly offloaded: Counter;
   private readonly denied: Counter<'reason'>;
