@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { startFlowReceiver } from '../../src/observe/receiver.js';
+import { waitFor } from '../helpers/wait.js';
 import { FlowLog } from '../../src/observe/flow-log.js';
 import { parseFlowLog } from '../../src/observe/log-format.js';
 import type { Backend } from '../../src/model/types.js';
@@ -111,5 +117,35 @@ describe('FlowLog: lines in, flows and metrics out', () => {
     const r = parseFlowLog(REQUEST.replace(' 51234 ', ' "51234" '));
     assert.ok(r && r.type === 'request');
     assert.equal(r.clientPort, 51234);
+  });
+});
+
+describe('the flow socket', () => {
+  it('gives every line, sent a few at a time or all at once, and closes while resting between reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-flow-sock-'));
+    const lines: string[] = [];
+    const problems: string[] = [];
+    const receiver = await startFlowReceiver(join(dir, 'flows.sock'), (l) => lines.push(l), (p) => problems.push(p));
+    try {
+      const frame = (i: number): string => {
+        const text = `line ${i} ${'x'.repeat(i % 300)}\n`;
+        return `${Buffer.byteLength(text)} ${text}`;
+      };
+      const socket = connect(join(dir, 'flows.sock'));
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      for (let i = 0; i < 20; i++) {
+        socket.write(frame(i));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      socket.write(Array.from({ length: 2000 }, (_, i) => frame(20 + i)).join(''));
+      await waitFor(() => lines.length === 2020, 5000, 'every line');
+      assert.deepEqual(lines.map((l) => Number(l.split(' ')[1])), Array.from({ length: 2020 }, (_, i) => i));
+      assert.deepEqual(problems, []);
+      socket.write(frame(0));
+      socket.end();
+    } finally {
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
