@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { startGateway, type RunningGateway } from '../test/helpers/gateway.js';
 import { freePort } from '../test/helpers/ports.js';
 import { h2load, type H2loadResult } from './lib/h2load.js';
+import { FLOW_LOG_FULL, FLOW_LOG_SMOKE, measureFlowLogCost } from './proxy-flowlog.js';
 import { totalCpuSeconds } from './lib/procs.js';
 import type { Bench, BenchContext, Cell, Measured } from './lib/result.js';
 import { startBackend, startReferenceNginx, type Server } from './lib/servers.js';
@@ -12,7 +13,8 @@ import { ratio, stat, type Stat } from './lib/stats.js';
 /**
  * Proxying: HTTPS keep-alive requests per second and latency through the gateway, through nginx set up
  * as ingress-nginx sets it up, and straight to the backend (the 100 %), over HTTP/1.1 and HTTP/2, for a
- * 2-byte and a 16 KiB answer.
+ * 2-byte and a 16 KiB answer. Then what the gateway's flow log costs (proxy-flowlog.ts): small plain HTTP
+ * requests with it on, with it off, and straight to the backend.
  */
 
 type Protocol = 'h1' | 'h2';
@@ -137,7 +139,7 @@ function comboKey(path: string, c: Combo): string {
 
 export const proxyBench: Bench = {
   name: 'proxy',
-  title: 'Proxying: HTTPS keep-alive requests/s and latency, gateway vs nginx vs direct',
+  title: 'Proxying: HTTPS keep-alive requests/s and latency, gateway vs nginx vs direct, and what the flow log costs',
   async run(ctx: BenchContext): Promise<Measured> {
     const plan = ctx.smoke ? SMOKE : FULL;
     const cert = certFiles('ec');
@@ -183,6 +185,8 @@ export const proxyBench: Bench = {
         ctx.log(`run ${run + 1} of ${plan.runs} done`);
       }
 
+      const flowLog = await measureFlowLogCost(backendHttp, () => backend.workerPids(), ctx.smoke ? FLOW_LOG_SMOKE : FLOW_LOG_FULL, ctx.log);
+
       const rows: Cell[][] = [];
       for (const combo of COMBOS) {
         const of = (path: string, f: keyof Figures, unit: string): Stat => stat(collected.get(comboKey(path, combo))!.map((x) => x[f]), unit);
@@ -212,6 +216,7 @@ export const proxyBench: Bench = {
           'nginx: Debian nginx with the settings ingress-nginx renders by default (a worker per core, TLS, HTTP/2, 4 KiB TLS records and proxy buffers, keep-alive to clients and upstream, proxy headers, HSTS) but none of its Lua (balancer, metrics), and with keep-alive-requests raised from 1,000 to 1,000,000 (HAProxy has no such limit; at it, HTTP/2 streams already sent are refused); without, then with, ingress-nginx\'s default access log (its upstreaminfo format, to a file).',
           'CPU/req: user + system CPU of the path\'s server processes (the proxy; for direct, the backend) per request; the backend\'s own CPU is not included for the proxies.',
           'Load generator, proxy and backend share the machine\'s cores.',
+          ...flowLog.method,
         ],
         tables: [
           {
@@ -223,7 +228,9 @@ export const proxyBench: Bench = {
               'p50 / p99: latency of each request from its start to the end of its response, as h2load logs it.',
             ],
           },
+          ...flowLog.tables,
         ],
+        data: { flowLog: flowLog.data },
       };
     } finally {
       await gw?.stop();

@@ -29,3 +29,8 @@ export function siteManifests(backendPort: number, cert: { certText: string; key
     ingress('bench', { rules: [{ host: HOST, paths: [{ path: '/', service: 'backend' }] }], tls: [{ hosts: [HOST], secretName: 'bench-tls' }] }),
   );
 }
+
+/** The same site over plain HTTP only (no TLS, so no redirect): HOST, every path to a Service on `backendPort`. */
+export function plainSiteManifests(backendPort: number): string {
+  return yamlOf(...service('backend', [{ port: backendPort }]), ingress('bench', { rules: [{ host: HOST, paths: [{ path: '/', service: 'backend' }] }] }));
+}

@@ -1,4 +1,4 @@
-import { startProcess } from './procs.js';
+import { runToEnd, startProcess } from './procs.js';
 
 export interface WrkOptions {
   /** http://127.0.0.1:PORT/PATH (wrk speaks HTTP/1.1 only). */
@@ -74,4 +74,32 @@ export function parseWrk(out: string): WrkResult {
     timeouts: sock ? Number(sock[4]) : 0,
   };
   return { ...r, failed: r.non2xx3xx + r.connectErrors + r.readErrors + r.writeErrors + r.timeouts };
+}
+
+export interface TimedWrkResult extends WrkResult {
+  requestsPerSecond: number;
+  /** Latency percentiles wrk prints with --latency (its histogram, all connections). */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Runs wrk (one thread) for `seconds` (whole seconds: wrk takes no fractions) and returns its figures and latency. */
+export async function runWrk(o: Omit<WrkOptions, 'maxSeconds'> & { seconds: number }): Promise<TimedWrkResult> {
+  const seconds = Math.max(1, Math.round(o.seconds));
+  const args = ['-t', '1', '-c', String(o.connections), '-d', `${seconds}s`, '-T', `${o.timeoutSeconds ?? 2}s`, '--latency'];
+  for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  args.push(o.url);
+  const { stdout } = await runToEnd('wrk', args, (seconds + 30) * 1000);
+  const r = parseWrk(stdout);
+  return { ...r, requestsPerSecond: r.requests / r.seconds, ...parseWrkLatency(stdout) };
+}
+
+/** The 50 % and 99 % lines of wrk's `Latency Distribution` (--latency), in ms. */
+export function parseWrkLatency(out: string): { p50Ms: number; p99Ms: number } {
+  const at = (p: number): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+  };
+  return { p50Ms: at(50), p99Ms: at(99) };
 }

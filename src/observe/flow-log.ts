@@ -5,7 +5,7 @@ import type { Flow } from './flow.js';
 import type { StoredObject } from '../store/objects.js';
 import type { AdminHandler } from '../admin/server.js';
 import { flowsHandler } from './api.js';
-import { podsByAddress, toFlow, type FlowContext } from './enrich.js';
+import { addTo, flowContext, KeptFlow, type FlowContext } from './enrich.js';
 import { parseFlowLog } from './log-format.js';
 import { FlowMetrics } from './metrics.js';
 import { startFlowReceiver } from './receiver.js';
@@ -16,10 +16,10 @@ export class FlowLog {
   readonly ring: FlowRing;
   readonly handler: AdminHandler;
   private readonly metrics: FlowMetrics;
-  private context: FlowContext = { backends: new Map(), pods: new Map(), offloaded: false };
+  private context: FlowContext = flowContext([], [], false);
   private receiver: { close(): Promise<void> } | undefined;
   unreadable = 0;
-  /** Called with every flow after it is recorded (the OTLP export). */
+  /** Called with every flow after it is recorded (the OTLP export); makes each Flow as it comes. */
   onFlow: ((flow: Flow) => void) | undefined;
 
   constructor(capacity: number, registry: Registry, private readonly log: Log) {
@@ -34,7 +34,7 @@ export class FlowLog {
 
   /** What the next lines are read against: call after every apply. */
   update(backends: readonly Backend[], objects: readonly StoredObject[], offloaded: boolean): void {
-    this.context = { backends: new Map(backends.map((b) => [b.name, b])), pods: podsByAddress(objects), offloaded };
+    this.context = flowContext(backends, objects, offloaded);
   }
 
   line(text: string): void {
@@ -43,10 +43,12 @@ export class FlowLog {
       if (this.unreadable++ === 0) this.log('warn', 'flow log: a line HAProxy sent is not a flow; it is skipped (reported once)', { line: text.slice(0, 200) });
       return;
     }
-    const flow = toFlow(parsed, this.context);
-    this.metrics.record(flow, parsed.type === 'request' && parsed.firstOfConnection);
+    // toFlow in two steps: what the gateway adds is looked up in the model now, and the Flow is made
+    // when it is read, by flow.toFlow() (the ring's followers get it made as it comes)
+    const flow = new KeptFlow(text, addTo(parsed, this.context));
+    this.metrics.record(parsed, flow.added);
     this.ring.push(flow);
-    this.onFlow?.(flow);
+    if (this.onFlow) this.onFlow(flow.toFlow());
   }
 
   async stop(): Promise<void> {

@@ -49,99 +49,209 @@ export type FlowLog = RequestLog | ConnectionErrorLog;
 const REQUEST_FIELDS = 32;
 const ERROR_FIELDS = 9;
 
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Reads a line's fields one after the other, without splitting it into an array of strings first
+ * (a line is read once per request): numbers are read from the characters, text is one slice unless it
+ * holds an escape. A quoted field cut off by the line's end is kept as far as it goes.
+ */
+class FieldReader {
+  private i = 0;
+  /** Where the next backslash is (-1: none left): quoted fields before it need no unescaping. */
+  private slash: number;
+  /** Fields read so far. */
+  count = 0;
+
+  constructor(private readonly line: string) {
+    this.slash = line.indexOf('\\');
+  }
+
+  /** Moves to the next field's first character; false at the line's end. */
+  private skipSpaces(): boolean {
+    const { line } = this;
+    while (this.i < line.length && line.charCodeAt(this.i) === SPACE) this.i++;
+    return this.i < line.length;
+  }
+
+  /** The next field's text (quotes and escapes removed), undefined past the last field. */
+  text(): string | undefined {
+    if (!this.skipSpaces()) return undefined;
+    this.count++;
+    const { line } = this;
+    if (line.charCodeAt(this.i) !== QUOTE) {
+      const start = this.i;
+      const end = line.indexOf(' ', start);
+      this.i = end === -1 ? line.length : end;
+      return line.slice(start, this.i);
+    }
+    const start = this.i + 1;
+    let end = line.indexOf('"', start);
+    if (end === -1) end = line.length;
+    if (this.slash !== -1 && this.slash < start) this.slash = line.indexOf('\\', start);
+    if (this.slash === -1 || this.slash > end) {
+      this.i = end + 1;
+      return line.slice(start, end);
+    }
+    return this.unescape(start);
+  }
+
+  /** A quoted field with a backslash in it: `\x` is `x`, up to the first unescaped quote. */
+  private unescape(start: number): string {
+    const { line } = this;
+    let text = '';
+    let from = start;
+    let i = start;
+    while (i < line.length) {
+      const c = line.charCodeAt(i);
+      if (c === QUOTE) break;
+      if (c === BACKSLASH && i + 1 < line.length) {
+        text += line.slice(from, i);
+        from = i + 1; // the escaped character is kept, whatever it is
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    text += line.slice(from, i);
+    this.i = i + 1; // the closing quote
+    this.slash = line.indexOf('\\', this.i);
+    return text;
+  }
+
+  /** The next field as a whole number (`-?[0-9]+`), undefined when it is something else or missing. */
+  int(): number | undefined {
+    if (!this.skipSpaces()) return undefined;
+    const { line } = this;
+    const start = this.i;
+    let i = start;
+    const negative = line.charCodeAt(i) === MINUS;
+    if (negative) i++;
+    let n = 0;
+    let digits = 0;
+    for (; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (c < ZERO || c > NINE) break;
+      n = n * 10 + (c - ZERO);
+      digits++;
+    }
+    if (digits > 0 && (i === line.length || line.charCodeAt(i) === SPACE)) {
+      this.count++;
+      this.i = i;
+      return negative ? -n : n;
+    }
+    // not a bare number: read it as text (a quoted number is still one)
+    this.i = start;
+    const t = this.text();
+    return t !== undefined && /^-?\d+$/.test(t) ? Number(t) : undefined;
+  }
+
+  /** The next field is `1` (HAProxy's true). */
+  flag(): boolean {
+    return this.text() === '1';
+  }
+}
+
 /** Splits a line into its fields; a quoted field cut off by the line's end is kept as far as it goes. */
 export function splitFields(line: string): string[] {
+  const reader = new FieldReader(line);
   const fields: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    if (line[i] === ' ') {
-      i++;
-      continue;
-    }
-    if (line[i] === '"') {
-      let text = '';
-      i++;
-      while (i < line.length && line[i] !== '"') {
-        if (line[i] === '\\' && i + 1 < line.length) i++;
-        text += line[i];
-        i++;
-      }
-      fields.push(text);
-      i++; // the closing quote
-      continue;
-    }
-    const end = line.indexOf(' ', i);
-    fields.push(line.slice(i, end === -1 ? line.length : end));
-    i = end === -1 ? line.length : end;
-  }
+  for (let f = reader.text(); f !== undefined; f = reader.text()) fields.push(f);
   return fields;
 }
 
 /** Parses one log line; undefined for a line that is not a flow (HAProxy's own messages, damage). */
 export function parseFlowLog(line: string): FlowLog | undefined {
-  const f = splitFields(line);
-  if (f[0] === 'H' && f.length >= REQUEST_FIELDS - 1) return requestLog(f);
-  if (f[0] === 'E' && f.length >= ERROR_FIELDS - 1) return errorLog(f);
+  const type = line.charCodeAt(0);
+  if (line.charCodeAt(1) !== SPACE) return undefined;
+  if (type === 0x48 /* H */) return requestLog(new FieldReader(line));
+  if (type === 0x45 /* E */) return errorLog(new FieldReader(line));
   return undefined;
 }
 
-function requestLog(f: string[]): RequestLog | undefined {
-  const timeMs = time(f[1], f[2]);
-  const status = int(f[11]);
-  if (timeMs === undefined || status === undefined) return undefined;
-  const t = (i: number): number => int(f[i]) ?? -1;
+// The fields in the order of render.ts's FLOW_LOG_FORMAT.
+function requestLog(f: FieldReader): RequestLog | undefined {
+  f.text(); // H
+  const timeMs = time(f.int(), f.int());
+  const id = f.text() ?? '';
+  const clientIp = f.text() ?? '';
+  const clientPort = f.int() ?? 0;
+  const backend = f.text() ?? '';
+  const server = text(f.text());
+  const serverIp = text(f.text());
+  const serverPort = f.int() ?? 0;
+  const method = f.text() ?? '';
+  const status = f.int();
+  const bytesOut = f.int() ?? 0;
+  const bytesIn = f.int() ?? 0;
+  const timings = { Th: f.int() ?? -1, Ti: f.int() ?? -1, TR: f.int() ?? -1, Tw: f.int() ?? -1, Tc: f.int() ?? -1, Tr: f.int() ?? -1, Ta: f.int() ?? -1 };
+  const termination = f.text() ?? '';
+  const tls = f.flag();
+  const tlsVersion = text(f.text());
+  const tlsCipher = text(f.text());
+  const resumed = f.flag();
+  const firstOfConnection = f.flag();
+  const deny = text(f.text());
+  const route = text(f.text());
+  const host = text(f.text());
+  const sni = text(f.text());
+  const path = f.text() ?? '';
+  if (f.count < REQUEST_FIELDS - 1 || timeMs === undefined || status === undefined) return undefined;
   return {
     type: 'request',
     timeMs,
-    id: f[3] ?? '',
-    clientIp: f[4] ?? '',
-    clientPort: int(f[5]) ?? 0,
-    backend: f[6] ?? '',
-    server: text(f[7]) === '<NOSRV>' ? undefined : text(f[7]),
-    serverIp: text(f[8]),
-    serverPort: int(f[9]) ?? 0,
-    method: f[10] ?? '',
+    id,
+    clientIp,
+    clientPort,
+    backend,
+    server: server === '<NOSRV>' ? undefined : server,
+    serverIp,
+    serverPort,
+    method,
     status,
-    bytesOut: int(f[12]) ?? 0,
-    bytesIn: int(f[13]) ?? 0,
-    timings: { Th: t(14), Ti: t(15), TR: t(16), Tw: t(17), Tc: t(18), Tr: t(19), Ta: t(20) },
-    termination: f[21] ?? '',
-    tls: f[22] === '1',
-    tlsVersion: text(f[23]),
-    tlsCipher: text(f[24]),
-    resumed: f[25] === '1',
-    firstOfConnection: f[26] === '1',
-    deny: text(f[27]),
-    route: text(f[28]),
-    host: text(f[29]),
-    sni: text(f[30]),
-    path: f[31] ?? '',
+    bytesOut,
+    bytesIn,
+    timings,
+    termination,
+    tls,
+    tlsVersion,
+    tlsCipher,
+    resumed,
+    firstOfConnection,
+    deny,
+    route,
+    host,
+    sni,
+    path,
   };
 }
 
-function errorLog(f: string[]): ConnectionErrorLog | undefined {
-  const timeMs = time(f[1], f[2]);
-  if (timeMs === undefined) return undefined;
-  return {
-    type: 'connection-error',
-    timeMs,
-    clientIp: f[3] ?? '',
-    clientPort: int(f[4]) ?? 0,
-    error: f[5] ?? '',
-    tlsError: text(f[6]),
-    tlsVersion: text(f[7]),
-    sni: text(f[8]),
-  };
+// The fields in the order of render.ts's FLOW_ERROR_FORMAT.
+function errorLog(f: FieldReader): ConnectionErrorLog | undefined {
+  f.text(); // E
+  const timeMs = time(f.int(), f.int());
+  const clientIp = f.text() ?? '';
+  const clientPort = f.int() ?? 0;
+  const error = f.text() ?? '';
+  const tlsError = text(f.text());
+  const tlsVersion = text(f.text());
+  const sni = text(f.text());
+  if (f.count < ERROR_FIELDS - 1 || timeMs === undefined) return undefined;
+  return { type: 'connection-error', timeMs, clientIp, clientPort, error, tlsError, tlsVersion, sni };
 }
 
-function time(seconds: string | undefined, ms: string | undefined): number | undefined {
-  const s = int(seconds);
-  const m = int(ms);
-  return s === undefined || m === undefined ? undefined : s * 1000 + m;
-}
+/** The largest time a Date holds (in ms from the epoch, either way): a damaged line's time can be anything. */
+const MAX_TIME_MS = 8.64e15;
 
-function int(s: string | undefined): number | undefined {
-  return s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined;
+function time(seconds: number | undefined, ms: number | undefined): number | undefined {
+  if (seconds === undefined || ms === undefined) return undefined;
+  const t = seconds * 1000 + ms;
+  return Math.abs(t) <= MAX_TIME_MS ? t : undefined;
 }
 
 /** HAProxy writes an absent string as `-` or as nothing. */
