@@ -139,7 +139,7 @@ export async function startServing(values: ServingValues, setup: ServingSetup, o
   const flows = values['flow-buffer'] > 0 ? new FlowLog(values['flow-buffer'], metrics.registry, log) : undefined;
   await flows?.start(files.flowSocket);
   const otlp = flows && values['otlp-endpoint'] !== undefined ? new OtlpFlowExporter(values['otlp-endpoint'], version(), metrics.registry, log) : undefined;
-  if (flows && otlp) flows.onFlow = (flow) => otlp.export(flow);
+  if (flows && otlp) flows.ring.follow((flow) => otlp.export(flow));
   const offload = new OffloadResolver({ binary: values.haproxy, devices, dir: runDir, log, metrics });
   const dataplane = new DataPlane({
     layout: files,

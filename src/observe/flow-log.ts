@@ -1,7 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Log } from '../haproxy/dataplane.js';
 import type { Backend } from '../model/types.js';
-import type { Flow } from './flow.js';
 import type { StoredObject } from '../store/objects.js';
 import type { AdminHandler } from '../admin/server.js';
 import { flowsHandler } from './api.js';
@@ -19,8 +18,6 @@ export class FlowLog {
   private context: FlowContext = flowContext([], [], false);
   private receiver: { close(): Promise<void> } | undefined;
   unreadable = 0;
-  /** Called with every flow after it is recorded (the OTLP export); makes each Flow as it comes. */
-  onFlow: ((flow: Flow) => void) | undefined;
 
   constructor(capacity: number, registry: Registry, private readonly log: Log) {
     this.ring = new FlowRing(capacity);
@@ -48,7 +45,6 @@ export class FlowLog {
     const flow = new KeptFlow(text, addTo(parsed, this.context));
     this.metrics.record(parsed, flow.added);
     this.ring.push(flow);
-    if (this.onFlow) this.onFlow(flow.toFlow());
   }
 
   async stop(): Promise<void> {
